@@ -1,0 +1,6 @@
+namespace DiffTori.Bench;
+
+public static class Program
+{
+    public static int Main(string[] args) => BenchCommand.Run(args);
+}
