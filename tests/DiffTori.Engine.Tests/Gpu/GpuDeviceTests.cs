@@ -1,0 +1,114 @@
+using DiffTori.Engine;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace DiffTori.Engine.Tests.Gpu;
+
+public class GpuDeviceTests
+{
+    [Fact]
+    public void DevicesAreOpenedOnceAndNamedCanonically()
+    {
+        var a = Device.Get("ilgpu-cpu");
+        var b = GpuDevices.Open("ILGPU-CPU");
+        Assert.Same(a, b);
+        Assert.Equal("ilgpu-cpu", a.Name);
+        Assert.Equal(DeviceKind.IlgpuCpu, a.Kind);
+        Assert.IsType<GpuBackend>(a.Backend);
+        Assert.Contains("ilgpu-cpu", GpuDevices.Available());
+        Assert.Contains("cpu", GpuDevices.Available());
+    }
+
+    [Fact]
+    public void AMissingDeviceIsReportedWithWhatIsAvailable()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => GpuDevices.Open("cuda:7"));
+        Assert.Contains("cuda:7", e.Message);
+        Assert.Contains("ilgpu-cpu", e.Message);
+        var bad = Assert.Throws<ArgumentException>(() => GpuDevices.Open("tpu"));
+        Assert.Contains("tpu", bad.Message);
+    }
+
+    [Fact]
+    public void TheBufferPoolReusesDeviceMemoryInASteadyLoop()
+    {
+        var backend = (GpuBackend)Sim.Device.Backend;
+        for (int step = 0; step < 3; step++)
+        {
+            using var t = Tensor.Zeros(new Shape(37, 3), DType.Float32, Sim.Device);
+        }
+        long misses = backend.Pool.Misses;
+        for (int step = 0; step < 5; step++)
+        {
+            using var t = Tensor.Zeros(new Shape(37, 3), DType.Float32, Sim.Device);
+            using var u = Tensor.Zeros(new Shape(100), DType.Float32, Sim.Device); // same 128 bucket
+        }
+        Assert.True(backend.Pool.Misses <= misses + 1, $"pool missed {backend.Pool.Misses - misses} times in a steady loop");
+    }
+
+    [Fact]
+    public void TensorsMoveBetweenCpuAndSimulator()
+    {
+        using var cpu = Tensor.FromArray(new double[] { 1, 2, 3, 4, 5, 6 }, new Shape(2, 3));
+        using var gpu = cpu.To(Sim.Device);
+        Assert.Equal(Sim.Device, gpu.Device);
+        using var t = gpu.Transpose(0, 1);
+        using var dense = t.Contiguous();
+        using var back = dense.To(Device.Cpu);
+        Assert.Equal(new double[] { 1, 4, 2, 5, 3, 6 }, back.ToDoubleArray());
+    }
+
+    [Fact]
+    public void EveryKernelCompilesToPtx()
+    {
+        // The simulator executes kernels as .NET code; this checks that ILGPU can also compile each
+        // one for an NVIDIA GPU (sm_70), where unsupported constructs would only show up at run time.
+        using var context = Context.Create(b => b.Cuda().EnableAlgorithms());
+        var backend = new PTXBackend(context, CudaArchitecture.SM_70, CudaInstructionSet.ISA_70, null!);
+        var failures = new List<string>();
+        var kernels = GpuKernelCatalog.All();
+        Assert.True(kernels.Count >= 40, $"only {kernels.Count} kernels found");
+        foreach (var k in kernels)
+        {
+            try
+            {
+                var entry = k.ExplicitlyGrouped
+                    ? EntryPointDescription.FromExplicitlyGroupedKernel(k.Method)
+                    : EntryPointDescription.FromImplicitlyGroupedKernel(k.Method);
+                var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+                Assert.Contains(".entry", compiled.PTXAssembly);
+            }
+            catch (Exception e)
+            {
+                failures.Add($"{k.Method}: {e.Message}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [CudaFact]
+    public void CudaDeviceRunsTheSameKernelsAsTheSimulator()
+    {
+        var cuda = Device.Get("cuda");
+        var shape = new Shape(33, 47);
+        using var ac = Gens.Tensor(shape, 1, DType.Float32);
+        using var bc = Gens.Tensor(new Shape(47, 29), 2, DType.Float32);
+        using var a = ac.To(cuda);
+        using var b = bc.To(cuda);
+        using var c = Tensor.Empty(new Shape(33, 29), DType.Float32, cuda);
+        cuda.Backend.Gemm(a, b, c, new GemmSpec(1, 33, 29, 47, false, false, 1, 0, 0, 0, 0));
+        var av = ac.ToDoubleArray();
+        var bv = bc.ToDoubleArray();
+        var expected = new double[33 * 29];
+        for (int i = 0; i < 33; i++)
+            for (int j = 0; j < 29; j++)
+                for (int k = 0; k < 47; k++) expected[i * 29 + j] += av[i * 47 + k] * bv[k * 29 + j];
+        Close.Assert(expected, c.ToDoubleArray(), 1e-4, "cuda gemm");
+        using var y = Tensor.Empty(shape, DType.Float32, cuda);
+        cuda.Backend.Unary(UnaryOp.Tanh, a, y, 0, 0);
+        Close.Assert(Array.ConvertAll(av, Math.Tanh), y.ToDoubleArray(), 1e-5, "cuda tanh");
+    }
+}
