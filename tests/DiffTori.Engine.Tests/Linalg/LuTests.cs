@@ -163,6 +163,11 @@ public class LuTests
         using (pivots) Assert.Equal([1, 1], pivots.ToArray<int>());
         using (info) Assert.Equal(0, info.ToArray<int>()[0]);
         Close.Assert([1, 1, 0, 2], lu.ToDoubleArray(), 1e-15);
+        // A strided (transposed) matrix: [[0, 1], [2, 1]] x = [1, 4]  ->  x = [1.5, 1].
+        using var at = a.MT;
+        using var b2 = Tensor.FromDoubles([1, 4], new Shape(2), DType.Float64);
+        using var x2 = Ops.Solve(at, b2);
+        Close.Assert([1.5, 1], x2.ToDoubleArray(), 1e-15);
     }
 
     [Fact]
