@@ -12,8 +12,8 @@ public class ResultOverloadTests
     {
         int batch = 5, k = 3;
         var random = new System.Random(n);
-        using var a = Tensor.FromDoubles(Dense.Spd(batch, n, random), new Shape(batch, n, n), dtype);
-        using var b = Tensor.FromDoubles(Dense.Random(batch * n * k, random), new Shape(batch, n, k), dtype);
+        using var a = Tensor.FromDoubles(MatrixRef.Spd(batch, n, random), new Shape(batch, n, n), dtype);
+        using var b = Tensor.FromDoubles(MatrixRef.Random(batch * n * k, random), new Shape(batch, n, k), dtype);
         using var l = Tensor.Empty(a.Shape, dtype);
         using var lu = Tensor.Empty(a.Shape, dtype);
         using var info = Tensor.Empty(new Shape(batch), DType.Int32);
