@@ -184,6 +184,7 @@ public class JoinSplitPadTests
         var e2 = Assert.Throws<ArgumentException>(() => Ops.Concat([a, c], 1));
         Assert.Contains("float64", e2.Message);
         Assert.Contains("float32", e2.Message);
+        Assert.Contains("axis 1", e2.Message);
         var e3 = Assert.Throws<TensorShapeException>(() => Ops.Stack([a, b], 1));
         Assert.Contains("stack", e3.Message);
         var e4 = Assert.Throws<TensorShapeException>(() => Ops.Split(a, 1, [1, 1]));
