@@ -106,6 +106,7 @@ public static partial class Ops
         int n = x.Shape[axis];
         if (n == 0)
         {
+            // Nothing to divide: count empty pieces, so callers that index the pieces still can.
             var empty = new Tensor[count];
             for (int i = 0; i < count; i++) empty[i] = x.Narrow(axis, 0, 0);
             return empty;
