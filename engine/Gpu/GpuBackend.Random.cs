@@ -5,7 +5,7 @@ using ILGPU.Runtime;
 namespace DiffTori.Engine;
 
 // Counter-based random numbers: element i is a pure function of (seed, counter + i) computed by the
-// same Philox functions the CPU backend calls, in double, then rounded to the element type, so both
+// same Philox/PhiloxDraws functions the CPU backend calls, in double, then rounded to the element type, so both
 // backends produce the same numbers.
 public sealed partial class GpuBackend
 {
@@ -41,25 +41,16 @@ public sealed partial class GpuBackend
         public readonly double P0 = p0, P1 = p1, P2 = p2, P3 = p3;
     }
 
-    /// <summary>The value of element i as a double (shared with the tests' reference).</summary>
+    /// <summary>The value of element i as a double: the draw functions the CPU backend uses too.</summary>
     internal static double RandomValue(in RandomArgs r, int i)
     {
         ulong counter = r.Counter + (ulong)i;
-        switch (r.Kind)
+        return r.Kind switch
         {
-            case DrawUniform:
-                return r.P0 + (r.P1 - r.P0) * Philox.Uniform01(r.Seed, counter);
-            case DrawNormal:
-                return r.P0 + r.P1 * Philox.Normal(r.Seed, counter);
-            default:
-            {
-                // Standardize the absolute bounds, draw, map back, and keep rounding inside [low, high].
-                double mean = r.P0, std = r.P1, low = r.P2, high = r.P3;
-                double z = Philox.TruncatedNormal(r.Seed, counter, (low - mean) / std, (high - mean) / std);
-                double v = mean + std * z;
-                return v < low ? low : v > high ? high : v;
-            }
-        }
+            DrawUniform => PhiloxDraws.Uniform(r.Seed, counter, r.P0, r.P1),
+            DrawNormal => PhiloxDraws.Normal(r.Seed, counter, r.P0, r.P1),
+            _ => PhiloxDraws.TruncatedNormal(r.Seed, counter, r.P0, r.P1, r.P2, r.P3),
+        };
     }
 
     private static void RandomKernel<T, TNum>(Index1D i, ArrayView<T> y, RandomArgs r)
