@@ -232,3 +232,50 @@ public class GpuIndexingLinalgRandomTests
         Assert.Equal(yc.ToArray<float>(), yg.ToArray<float>());
     }
 }
+
+public class GpuAgainstCpuLinalgIndexingTests
+{
+    [Fact]
+    public void LinalgAndIndexingAgreeWithTheCpuBackend()
+    {
+        const int batch = 2, n = 4, k = 3;
+        var a = Gens.Data(new Shape(batch, n, n), 31);
+        for (int b = 0; b < batch; b++) a[(b * n + 1) * n + 1] += 5;
+        using var ac = Tensor.FromArray(a, new Shape(batch, n, n));
+        using var bc = Gens.Tensor(new Shape(batch, n, k), 32);
+        using var luC = Tensor.Empty(ac.Shape, DType.Float64);
+        using var pivC = Tensor.Empty(new Shape(batch, n), DType.Int32);
+        using var infoC = Tensor.Empty(new Shape(batch), DType.Int32);
+        if (!Sim.CpuHas(() => Device.Cpu.Backend.LuFactor(ac, luC, pivC, infoC))) return; // CPU kernel not merged yet
+        using var xC = Tensor.Empty(bc.Shape, DType.Float64);
+        Device.Cpu.Backend.LuSolve(luC, pivC, bc, xC);
+
+        using var ag = ac.To(Sim.Device);
+        using var bg = bc.To(Sim.Device);
+        using var luG = Tensor.Empty(ac.Shape, DType.Float64, Sim.Device);
+        using var pivG = Tensor.Empty(new Shape(batch, n), DType.Int32, Sim.Device);
+        using var infoG = Tensor.Empty(new Shape(batch), DType.Int32, Sim.Device);
+        using var xG = Tensor.Empty(bc.Shape, DType.Float64, Sim.Device);
+        var gpu = Sim.Device.Backend;
+        gpu.LuFactor(ag, luG, pivG, infoG);
+        gpu.LuSolve(luG, pivG, bg, xG);
+        Assert.Equal(pivC.ToArray<int>(), pivG.ToArray<int>());
+        Assert.Equal(infoC.ToArray<int>(), infoG.ToArray<int>());
+        Close.Assert(luC.ToDoubleArray(), luG.ToDoubleArray(), 1e-12, "lu");
+        Close.Assert(xC.ToDoubleArray(), xG.ToDoubleArray(), 1e-12, "lu solve");
+
+        using var tC = Tensor.Empty(bc.Shape, DType.Float64);
+        using var tG = Tensor.Empty(bc.Shape, DType.Float64, Sim.Device);
+        Device.Cpu.Backend.TriangularSolve(luC, bc, tC, false, true, false);
+        gpu.TriangularSolve(luG, bg, tG, false, true, false);
+        Close.Assert(tC.ToDoubleArray(), tG.ToDoubleArray(), 1e-12, "triangular solve");
+
+        using var idxC = Tensor.FromArray(new[] { 2, 0, 2 });
+        using var idxG = idxC.To(Sim.Device);
+        using var selC = Tensor.Empty(new Shape(batch, 3, k), DType.Float64);
+        using var selG = Tensor.Empty(new Shape(batch, 3, k), DType.Float64, Sim.Device);
+        if (!Sim.CpuHas(() => Device.Cpu.Backend.IndexSelect(bc, batch, n, k, idxC, selC))) return;
+        gpu.IndexSelect(bg, batch, n, k, idxG, selG);
+        Close.Assert(selC.ToDoubleArray(), selG.ToDoubleArray(), 0, "index select");
+    }
+}
