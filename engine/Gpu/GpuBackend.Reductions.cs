@@ -6,6 +6,7 @@ namespace DiffTori.Engine;
 
 // Reductions, softmax and layer norm over the middle axis of [outer, n, inner]: one thread per
 // (outer, inner) row walks its n elements with stride inner (coalesced across neighbouring threads).
+// Long contiguous rows go to the group-per-row kernels of GpuBackend.RowGroups.cs instead.
 public sealed partial class GpuBackend
 {
     public void Reduce(ReduceOp op, Tensor x, int outer, int n, int inner, Tensor y, double p0)
@@ -24,6 +25,8 @@ public sealed partial class GpuBackend
         var shape = new RowShape(x.Offset, y.Offset, n, inner);
         if (op is ReduceOp.ArgMax or ReduceOp.ArgMin)
             kernels.ArgReduce(rows, ViewOf<T>(x), ViewOf<int>(y), shape, op == ReduceOp.ArgMax ? 1 : 0);
+        else if (UseRowGroups(n, inner))
+            kernels.ReduceRows(RowGroups(rows), ViewOf<T>(x), ViewOf<T>(y), shape, (int)op, TNum.FromDouble(p0));
         else
             kernels.Reduce(rows, ViewOf<T>(x), ViewOf<T>(y), shape, (int)op, TNum.FromDouble(p0));
     }
@@ -34,7 +37,12 @@ public sealed partial class GpuBackend
         int rows = outer * inner;
         if (rows == 0 || n == 0) return;
         var shape = new RowShape(x.Offset, y.Offset, n, inner);
-        if (x.DType == DType.Float32) _f32.Softmax(rows, ViewOf<float>(x), ViewOf<float>(y), shape, log ? 1 : 0);
+        if (UseRowGroups(n, inner))
+        {
+            if (x.DType == DType.Float32) _f32.SoftmaxRows(RowGroups(rows), ViewOf<float>(x), ViewOf<float>(y), shape, log ? 1 : 0);
+            else _f64.SoftmaxRows(RowGroups(rows), ViewOf<double>(x), ViewOf<double>(y), shape, log ? 1 : 0);
+        }
+        else if (x.DType == DType.Float32) _f32.Softmax(rows, ViewOf<float>(x), ViewOf<float>(y), shape, log ? 1 : 0);
         else _f64.Softmax(rows, ViewOf<double>(x), ViewOf<double>(y), shape, log ? 1 : 0);
     }
 
@@ -44,7 +52,14 @@ public sealed partial class GpuBackend
         if (rows == 0) return;
         var shape = new RowShape(x.Offset, y.Offset, n, 1);
         var stats = new Int2(mean.Offset, rstd.Offset);
-        if (x.DType == DType.Float32)
+        if (UseRowGroups(n, 1))
+        {
+            if (x.DType == DType.Float32)
+                _f32.LayerNormRows(RowGroups(rows), ViewOf<float>(x), ViewOf<float>(y), shape, ViewOf<float>(mean), ViewOf<float>(rstd), stats, (float)eps);
+            else
+                _f64.LayerNormRows(RowGroups(rows), ViewOf<double>(x), ViewOf<double>(y), shape, ViewOf<double>(mean), ViewOf<double>(rstd), stats, eps);
+        }
+        else if (x.DType == DType.Float32)
             _f32.LayerNorm(rows, ViewOf<float>(x), ViewOf<float>(y), shape, ViewOf<float>(mean), ViewOf<float>(rstd), stats, (float)eps);
         else
             _f64.LayerNorm(rows, ViewOf<double>(x), ViewOf<double>(y), shape, ViewOf<double>(mean), ViewOf<double>(rstd), stats, eps);

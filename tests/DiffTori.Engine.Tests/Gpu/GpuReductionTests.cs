@@ -137,4 +137,56 @@ public class GpuReductionTests
             Close.Assert(yc.ToDoubleArray(), yg.ToDoubleArray(), 1e-5, op.ToString());
         }
     }
+
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    public void LongRowsUseGroupReductionsWithTheSameResults(DType dtype)
+    {
+        const int rows = 3, n = GpuBackend.LongRow + 77;
+        var values = Gens.Data(new Shape(rows, n), 12, -5, 5);
+        if (dtype == DType.Float32) values = Array.ConvertAll(values, v => (double)(float)v);
+        using var x = Sim.FromDoubles(values, new Shape(rows, n), dtype);
+        double tol = dtype == DType.Float32 ? 1e-5 : 1e-12;
+        var backend = Sim.Device.Backend;
+        var row = new double[rows][];
+        for (int r = 0; r < rows; r++) row[r] = values.Skip(r * n).Take(n).ToArray();
+        foreach (var op in new[] { ReduceOp.Sum, ReduceOp.Mean, ReduceOp.Max, ReduceOp.Min, ReduceOp.LogSumExp, ReduceOp.Var })
+        {
+            using var y = Tensor.Empty(new Shape(rows), dtype, Sim.Device);
+            backend.Reduce(op, x, rows, n, 1, y, 1);
+            var expected = row.Select(v =>
+            {
+                double mean = v.Average(), max = v.Max();
+                return op switch
+                {
+                    ReduceOp.Sum => v.Sum(), ReduceOp.Mean => mean, ReduceOp.Max => max, ReduceOp.Min => v.Min(),
+                    ReduceOp.LogSumExp => max + Math.Log(v.Sum(e => Math.Exp(e - max))),
+                    _ => v.Sum(e => (e - mean) * (e - mean)) / (n - 1),
+                };
+            }).ToArray();
+            Close.Assert(expected, y.ToDoubleArray(), tol, $"long-row {op}");
+        }
+
+        using var soft = Tensor.Empty(x.Shape, dtype, Sim.Device);
+        backend.Softmax(x, rows, n, 1, soft, log: true);
+        var expectedSoft = new double[values.Length];
+        using var yn = Tensor.Empty(x.Shape, dtype, Sim.Device);
+        using var mean = Tensor.Empty(new Shape(rows), dtype, Sim.Device);
+        using var rstd = Tensor.Empty(new Shape(rows), dtype, Sim.Device);
+        backend.LayerNorm(x, rows, n, 1e-5, yn, mean, rstd);
+        var expectedNorm = new double[values.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            double max = row[r].Max(), lse = max + Math.Log(row[r].Sum(e => Math.Exp(e - max)));
+            double mu = row[r].Average(), inv = 1 / Math.Sqrt(row[r].Sum(e => (e - mu) * (e - mu)) / n + 1e-5);
+            for (int j = 0; j < n; j++)
+            {
+                expectedSoft[r * n + j] = row[r][j] - lse;
+                expectedNorm[r * n + j] = (row[r][j] - mu) * inv;
+            }
+        }
+        Close.Assert(expectedSoft, soft.ToDoubleArray(), tol, "long-row log-softmax");
+        Close.Assert(expectedNorm, yn.ToDoubleArray(), tol, "long-row layer norm");
+    }
 }
