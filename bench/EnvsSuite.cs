@@ -7,7 +7,8 @@ namespace DiffTori.Bench;
 
 /// <summary>
 /// Environment throughput with a random policy: steps per second of every managed task, one env at a time
-/// and as a 16-copy vectorized env (serial and on all cores). Episodes auto-reset, so resets are included.
+/// and as a 16-copy vectorized env, in Auto mode (which stays serial for these sub-microsecond tasks) and forced
+/// onto all cores (to show the hand-off cost). Episodes auto-reset, so resets are included.
 /// No PyTorch counterpart. Options: --budget SECONDS (per workload, default 1.0), --filter TEXT, --copies N.
 /// </summary>
 public static class EnvsSuite
@@ -70,11 +71,11 @@ public static class EnvsSuite
 
         foreach (bool parallel in new[] { false, true })
         {
-            var vec = VectorEnv.Make(spec.Name, copies, parallel: parallel);
+            var vec = VectorEnv.Make(spec.Name, copies, mode: parallel ? VectorEnv.StepMode.Parallel : VectorEnv.StepMode.Auto);
             vec.Reset(0);
             var batches = RandomActions(spec.ActionDimension * copies * 64, seed: 2);
             int batch = 0, width = spec.ActionDimension * copies;
-            yield return ($"vec{copies} {(parallel ? "parallel" : "serial")}", () =>
+            yield return ($"vec{copies} {(parallel ? "parallel" : "auto")}", () =>
             {
                 batch = (batch + 1) % 64;
                 vec.Step(batches.AsSpan(batch * width, width));

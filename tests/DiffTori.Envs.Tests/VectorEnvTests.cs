@@ -31,7 +31,7 @@ public class VectorEnvTests
     {
         double[] Run(bool parallel)
         {
-            using var vec = VectorEnv.Make("acrobot-swingup", 7, parallel: parallel);
+            using var vec = VectorEnv.Make("acrobot-swingup", 7, mode: parallel ? VectorEnv.StepMode.Parallel : VectorEnv.StepMode.Serial);
             vec.Reset(3);
             var actions = new double[7];
             for (int k = 0; k < 30; k++)
@@ -59,6 +59,29 @@ public class VectorEnvTests
         Assert.NotEqual(VectorEnv.AutoResetSeed(10, 0, 1), VectorEnv.AutoResetSeed(10, 1, 1));
         vec.Step([0.0, 0.0]);
         Assert.False(vec.WasReset[0]);
+    }
+
+    [Fact]
+    public void Auto_mode_goes_parallel_only_for_slow_tasks()
+    {
+        using var cheap = VectorEnv.Make("pendulum-swingup", 4);
+        cheap.Reset(0);
+        for (int k = 0; k < 10; k++) cheap.Step(new double[4]);
+        Assert.False(cheap.UsesParallel);
+
+        using var slow = new VectorEnv(_ => new SlowEnv(), 2);
+        slow.Reset(0);
+        for (int k = 0; k < 10; k++) slow.Step(new double[2]);
+        Assert.Equal(Environment.ProcessorCount > 1, slow.UsesParallel);
+    }
+
+    sealed class SlowEnv() : Wrappers.EnvWrapper(new CountingEnv(length: 1000))
+    {
+        public override StepResult Step(ReadOnlySpan<double> action)
+        {
+            Thread.Sleep(1);
+            return Inner.Step(action);
+        }
     }
 
     [Fact]
