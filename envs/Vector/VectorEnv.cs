@@ -58,8 +58,8 @@ public sealed class VectorEnv : IDisposable
     }
 
     /// <summary>N copies of a registered task (<see cref="EnvRegistry.Make"/> arguments apply to each).</summary>
-    public static VectorEnv Make(string name, int count, int? actionRepeat = 1, bool autoReset = true, StepMode mode = StepMode.Auto) =>
-        new(_ => EnvRegistry.Make(name, actionRepeat), count, autoReset, mode);
+    public static VectorEnv Make(string name, int count, int? actionRepeat = 1, bool autoReset = true, StepMode mode = StepMode.Auto, string? backend = null) =>
+        new(_ => EnvRegistry.Make(name, actionRepeat, backend: backend), count, autoReset, mode);
 
     public int Count { get; }
     public int ObservationDimension { get; }
