@@ -31,7 +31,7 @@ internal static class GpuMath
                 return bx > p1 ? x : Softplus(bx) / p0;
             }
             case UnaryOp.Abs: return T.Abs(x);
-            case UnaryOp.Sign: return x > zero ? one : x < zero ? -one : x;
+            case UnaryOp.Sign: return x > zero ? one : x < zero ? -one : zero; // NaN → 0, as torch.sign
             case UnaryOp.Sin: return T.Sin(x);
             case UnaryOp.Cos: return T.Cos(x);
             case UnaryOp.Square: return x * x;

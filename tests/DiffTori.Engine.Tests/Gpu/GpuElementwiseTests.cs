@@ -248,4 +248,25 @@ public class GpuElementwiseTests
             Close.Assert(yc.ToDoubleArray(), yg.ToDoubleArray(), 1e-5, op.ToString());
         }
     }
+
+    [Fact]
+    public void NaNHandlingFollowsPyTorch()
+    {
+        // torch: sign(nan) = 0; relu, clamp, maximum and max-reductions propagate NaN.
+        using var x = Sim.FromDoubles([double.NaN], new Shape(1));
+        using var y = Tensor.Empty(x.Shape, DType.Float64, Sim.Device);
+        var backend = Sim.Device.Backend;
+        backend.Unary(UnaryOp.Sign, x, y, 0, 0);
+        Assert.Equal(0, y.Item());
+        foreach (var op in new[] { UnaryOp.Relu, UnaryOp.Clamp, UnaryOp.MaxScalar, UnaryOp.MinScalar })
+        {
+            backend.Unary(op, x, y, -1, 1);
+            Assert.True(double.IsNaN(y.Item()), $"{op}(NaN) should be NaN");
+        }
+        using var zero = Sim.FromDoubles([0], new Shape(1));
+        backend.Binary(BinaryOp.Max, zero, x, y);
+        Assert.True(double.IsNaN(y.Item()));
+        backend.Binary(BinaryOp.Min, x, zero, y);
+        Assert.True(double.IsNaN(y.Item()));
+    }
 }
