@@ -178,7 +178,12 @@ public sealed partial class CpuBackend
             System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.AsSpan<T>(), T.CreateTruncating(scale), t, t);
             return;
         }
-        // Broadcast source: scale it row by row through the general binary path on a scaled copy.
+        if (scale == 1)
+        {
+            BinaryTyped<T>(BinaryOp.Add, target, source, target);
+            return;
+        }
+        // Broadcast source with a scale: scale a (pooled) copy, then the general broadcast add.
         using var scaled = Tensor.Empty(source.Shape, source.DType, source.Device);
         UnaryTyped<T>(UnaryOp.Affine, source, scaled, scale, 0);
         BinaryTyped<T>(BinaryOp.Add, target, scaled, target);
