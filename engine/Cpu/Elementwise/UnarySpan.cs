@@ -24,7 +24,6 @@ internal static class UnarySpan
             case UnaryOp.Log: TensorPrimitives.Log(x, y); break;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
             case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); break;
-            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
             case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
             case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, y); break;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, y); break;
@@ -54,7 +53,7 @@ internal static class UnarySpan
             case UnaryOp.MaxScalar: TensorPrimitives.Max(x, a, y); break;
             case UnaryOp.MinScalar: TensorPrimitives.Min(x, a, y); break;
             case UnaryOp.IsNonFinite: Simd.IsNonFinite(x, y); break;
-            case UnaryOp.Elu or UnaryOp.Silu or UnaryOp.Mish or UnaryOp.Softplus or UnaryOp.Sign:
+            case UnaryOp.Tanh or UnaryOp.Elu or UnaryOp.Silu or UnaryOp.Mish or UnaryOp.Softplus or UnaryOp.Sign:
                 Composite(op, x, y, a, b);
                 break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
@@ -74,6 +73,9 @@ internal static class UnarySpan
             Span<T> u = t0[..len], v = t1[..len], w = t2[..len], s = t3[..len];
             switch (op)
             {
+                case UnaryOp.Tanh:
+                    Tanh<T>(xs, ys, u, v, w);
+                    break;
                 case UnaryOp.Silu: // x·σ(x)
                     TensorPrimitives.Sigmoid(xs, u);
                     TensorPrimitives.Multiply(xs, u, ys);
@@ -93,7 +95,7 @@ internal static class UnarySpan
                     break;
                 case UnaryOp.Mish: // x·tanh(softplus(x))
                     StableSoftplus(xs, u, v, w);
-                    TensorPrimitives.Tanh(u, u);
+                    Tanh<T>(u, u, v, w, s);
                     TensorPrimitives.Multiply(xs, u, ys);
                     break;
                 case UnaryOp.Sign: // (x > 0) − (x < 0): 0 for ±0 (and NaN, as torch 1.13)
@@ -103,6 +105,41 @@ internal static class UnarySpan
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// tanh with full relative accuracy near 0. TensorPrimitives.Tanh is accurate to about one ulp of
+    /// its result only away from 0 (near 0 it goes through eˣ-style cancellation: 3e−4 relative error in
+    /// float32, 3e−8 in float64, and tanh(0) ≠ 0). So float32 is computed in float64 and rounded once,
+    /// and float64 below |x| = 1/16 uses the odd Taylor series to x¹¹, whose truncation error there is
+    /// ~1e−17 relative. a, b, c are scratch; y may be x.
+    /// </summary>
+    internal static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y, Span<T> a, Span<T> b, Span<T> c)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Span<double> wide = stackalloc double[x.Length], d0 = stackalloc double[x.Length],
+                d1 = stackalloc double[x.Length], d2 = stackalloc double[x.Length];
+            TensorPrimitives.ConvertTruncating<T, double>(x, wide);
+            Tanh<double>(wide, wide, d0, d1, d2);
+            TensorPrimitives.ConvertTruncating<double, T>(wide, y);
+            return;
+        }
+        TensorPrimitives.Multiply(x, x, a);                           // a = x²
+        // b = 1 − x²/3 + 2x⁴/15 − 17x⁶/315 + 62x⁸/2835 − 1382x¹⁰/155925 (Horner in x²)
+        b.Fill(T.CreateTruncating(-1382.0 / 155925));
+        ReadOnlySpan<double> coefficients = [62.0 / 2835, -17.0 / 315, 2.0 / 15, -1.0 / 3, 1.0];
+        foreach (double k in coefficients)
+        {
+            TensorPrimitives.Multiply(b, a, b);
+            TensorPrimitives.Add(b, T.CreateTruncating(k), b);
+        }
+        TensorPrimitives.Multiply(b, x, b);                           // series value
+        TensorPrimitives.Abs(x, c);                                    // c = |x| (the select key)
+        TensorPrimitives.Tanh(x, a);                                   // library value
+        TensorPrimitives.Negate(c, c);
+        Simd.SelectGreater(c, T.CreateTruncating(-0.0625), b, a, y);   // |x| < 1/16 ? series : library
     }
 
     /// <summary>
