@@ -74,7 +74,7 @@ internal static class UnarySpan
             switch (op)
             {
                 case UnaryOp.Tanh:
-                    Tanh<T>(xs, ys, u, v, w);
+                    Tanh<T>(xs, ys, u);
                     break;
                 case UnaryOp.Silu: // x·σ(x)
                     TensorPrimitives.Sigmoid(xs, u);
@@ -95,7 +95,7 @@ internal static class UnarySpan
                     break;
                 case UnaryOp.Mish: // x·tanh(softplus(x))
                     StableSoftplus(xs, u, v, w);
-                    Tanh<T>(u, u, v, w, s);
+                    Tanh<T>(u, u, v);
                     TensorPrimitives.Multiply(xs, u, ys);
                     break;
                 case UnaryOp.Sign: // (x > 0) − (x < 0): 0 for ±0 (and NaN, as torch 1.13)
@@ -107,39 +107,33 @@ internal static class UnarySpan
         }
     }
 
+    /// <summary>Taylor coefficients of tanh(x)/x in powers of x², highest first (x¹⁸ … x⁰).</summary>
+    private static readonly double[] TanhSeries =
+    [
+        -443861162.0 / 1856156927625, 6404582.0 / 10854718875, -929569.0 / 638512875, 21844.0 / 6081075,
+        -1382.0 / 155925, 62.0 / 2835, -17.0 / 315, 2.0 / 15, -1.0 / 3, 1.0,
+    ];
+
     /// <summary>
-    /// tanh with full relative accuracy near 0. TensorPrimitives.Tanh is accurate to about one ulp of
-    /// its result only away from 0 (near 0 it goes through eˣ-style cancellation: 3e−4 relative error in
-    /// float32, 3e−8 in float64, and tanh(0) ≠ 0). So float32 is computed in float64 and rounded once,
-    /// and float64 below |x| = 1/16 uses the odd Taylor series to x¹¹, whose truncation error there is
-    /// ~1e−17 relative. a, b, c are scratch; y may be x.
+    /// tanh with full relative accuracy near 0. TensorPrimitives.Tanh is accurate to an ulp or two of its
+    /// result only away from 0 (near 0 it goes through eˣ-style cancellation: 3e−4 relative error in
+    /// float32, 3e−8 in float64, and tanh(0) ≠ 0). Below a threshold the odd Taylor series replaces it:
+    /// float32 uses terms to x¹⁹ below 0.5, float64 the same terms below 1/16; the truncation error
+    /// there is under 1e−9 and 1e−19 relative. scratch must be x's length; y may be x.
     /// </summary>
-    internal static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y, Span<T> a, Span<T> b, Span<T> c)
+    internal static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y, Span<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float))
+        TensorPrimitives.Tanh(x, scratch);
+        T threshold = T.CreateTruncating(typeof(T) == typeof(float) ? 0.5 : 0.0625);
+        if (x.Length > 0 && T.Abs(TensorPrimitives.MinMagnitude(x)) >= threshold)
         {
-            Span<double> wide = stackalloc double[x.Length], d0 = stackalloc double[x.Length],
-                d1 = stackalloc double[x.Length], d2 = stackalloc double[x.Length];
-            TensorPrimitives.ConvertTruncating<T, double>(x, wide);
-            Tanh<double>(wide, wide, d0, d1, d2);
-            TensorPrimitives.ConvertTruncating<double, T>(wide, y);
+            scratch.CopyTo(y); // nothing small in this chunk
             return;
         }
-        TensorPrimitives.Multiply(x, x, a);                           // a = x²
-        // b = 1 − x²/3 + 2x⁴/15 − 17x⁶/315 + 62x⁸/2835 − 1382x¹⁰/155925 (Horner in x²)
-        b.Fill(T.CreateTruncating(-1382.0 / 155925));
-        ReadOnlySpan<double> coefficients = [62.0 / 2835, -17.0 / 315, 2.0 / 15, -1.0 / 3, 1.0];
-        foreach (double k in coefficients)
-        {
-            TensorPrimitives.Multiply(b, a, b);
-            TensorPrimitives.Add(b, T.CreateTruncating(k), b);
-        }
-        TensorPrimitives.Multiply(b, x, b);                           // series value
-        TensorPrimitives.Abs(x, c);                                    // c = |x| (the select key)
-        TensorPrimitives.Tanh(x, a);                                   // library value
-        TensorPrimitives.Negate(c, c);
-        Simd.SelectGreater(c, T.CreateTruncating(-0.0625), b, a, y);   // |x| < 1/16 ? series : library
+        Span<T> coefficients = stackalloc T[TanhSeries.Length];
+        for (int k = 0; k < coefficients.Length; k++) coefficients[k] = T.CreateTruncating(TanhSeries[k]);
+        Simd.OddSeriesBelow<T>(x, scratch, y, threshold, coefficients);
     }
 
     /// <summary>

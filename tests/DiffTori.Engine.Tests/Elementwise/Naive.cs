@@ -121,7 +121,10 @@ public static class Naive
         return groups;
     }
 
-    public static double Reduce(ReduceOp op, List<double> g, int correction) => op switch
+    public static double Reduce(ReduceOp op, List<double> g, int correction)
+    {
+        double mean = g.Count == 0 ? double.NaN : g.Average();
+        return op switch
     {
         ReduceOp.Sum => g.Sum(),
         ReduceOp.Mean => g.Sum() / g.Count,
@@ -130,9 +133,10 @@ public static class Naive
         ReduceOp.ArgMax => g.IndexOf(g.Max()),
         ReduceOp.ArgMin => g.IndexOf(g.Min()),
         ReduceOp.LogSumExp => g.Max() + Math.Log(g.Sum(v => Math.Exp(v - g.Max()))),
-        ReduceOp.Var => g.Sum(v => (v - g.Average()) * (v - g.Average())) / (g.Count - correction),
+        ReduceOp.Var => g.Sum(v => (v - mean) * (v - mean)) / (g.Count - correction),
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
+    }
 
     /// <summary>A non-contiguous view with the given shape and values: a permuted copy permuted back, or a step-2 slice.</summary>
     public static Tensor Strided(Shape shape, double[] values, DType dtype, bool useSlice)
