@@ -92,6 +92,22 @@ public class ReductionTests
         Assert.Equal([0, 2, 2, 0], colsMin.ToDoubleArray());
     }
 
+    [Fact]
+    public void NaNIsTheExtremeForArgMaxMaxAndFriends()
+    {
+        double nan = double.NaN;
+        using var x = Tensor.FromDoubles([1, nan, 3, nan, 2, 5, 4, 1], new Shape(2, 4), DType.Float64);
+        using var am = Ops.ArgMax(x, 1);
+        using var an = Ops.ArgMin(x, 1);
+        using var mx = Ops.Max(x, [1]);
+        using var colArg = Ops.ArgMax(x, 0);
+        Assert.Equal([1, 1], am.ToDoubleArray().Take(1).Concat(an.ToDoubleArray().Take(1)).ToArray());
+        Assert.Equal([1, 3], new[] { am.ToDoubleArray()[1], an.ToDoubleArray()[1] });
+        Assert.True(double.IsNaN(mx.ToDoubleArray()[0]));
+        Assert.Equal(5, mx.ToDoubleArray()[1]);
+        Assert.Equal([1, 0, 1, 0], colArg.ToDoubleArray());
+    }
+
     [Theory]
     [InlineData(DType.Float32)]
     [InlineData(DType.Float64)]
