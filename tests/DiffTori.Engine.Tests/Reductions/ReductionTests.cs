@@ -56,11 +56,11 @@ public class ReductionTests
     public void EveryReductionOverRandomAxesMatchesNaive(ReduceOp op, DType dtype)
     {
         bool arg = op is ReduceOp.ArgMax or ReduceOp.ArgMin;
-        Props.Check(Cases(arg), c =>
+        ElemProps.Check(Cases(arg), c =>
         {
             var values = Gens.Data(c.Shape, c.Seed);
-            if (arg || op is ReduceOp.Max or ReduceOp.Min) Props.Quantize(values); // ties: the first index must win
-            using var x = c.Layout == 0 ? Tensor.FromDoubles(values, c.Shape, dtype) : Naive.Strided(c.Shape, values, dtype, c.Layout == 2);
+            if (arg || op is ReduceOp.Max or ReduceOp.Min) ElemProps.Quantize(values); // ties: the first index must win
+            using var x = c.Layout == 0 ? Tensor.FromDoubles(values, c.Shape, dtype) : ElemRef.Strided(c.Shape, values, dtype, c.Layout == 2);
             using var y = Call(op, x, c.Axes, c.KeepDims, c.Correction);
 
             var reduced = new bool[c.Shape.Rank];
@@ -71,7 +71,7 @@ public class ReductionTests
             Assert.Equal(new Shape(dims), y.Shape);
             Assert.Equal(arg ? DType.Int32 : dtype, y.DType);
 
-            var expected = Naive.Groups(x.ToDoubleArray(), c.Shape, reduced).Select(g => Naive.Reduce(op, g, c.Correction)).ToArray();
+            var expected = ElemRef.Groups(x.ToDoubleArray(), c.Shape, reduced).Select(g => ElemRef.Reduce(op, g, c.Correction)).ToArray();
             var tolerance = dtype == DType.Float32 ? 1e-4 : 1e-10;
             if (arg) Assert.Equal(expected, y.ToDoubleArray());
             else Close.Assert(expected, y.ToDoubleArray(), tolerance, $"{op} {c.Shape} axes [{string.Join(",", c.Axes)}] keep {c.KeepDims}");
@@ -148,7 +148,7 @@ public class ReductionTests
             using var s = Ops.Sum(x, axes);
             var reduced = new bool[3];
             foreach (var a in axes) reduced[a] = true;
-            var expected = Naive.Groups(values, shape, reduced).Select(g => g.Sum()).ToArray();
+            var expected = ElemRef.Groups(values, shape, reduced).Select(g => g.Sum()).ToArray();
             Close.Assert(expected, s.ToDoubleArray(), 1e-10, $"sum over {string.Join(",", axes)}");
         }
     }
@@ -189,7 +189,7 @@ public class ReductionTests
                   from seed in Gens.Seed
                   from dtype in Gen.Elements(DType.Float32, DType.Float64)
                   select (pair.A, pair.B, seed, dtype);
-        Props.Check(gen, c =>
+        ElemProps.Check(gen, c =>
         {
             var full = Broadcast.Shapes("test", c.A, c.B);
             using var x = Gens.Tensor(full, c.seed, c.dtype);
@@ -197,7 +197,7 @@ public class ReductionTests
             Assert.Equal(c.B, y.Shape);
             var xs = x.ToDoubleArray();
             var expected = new double[c.B.Length];
-            for (int i = 0; i < xs.Length; i++) expected[Naive.BroadcastIndex(Naive.Unravel(i, full), c.B)] += xs[i];
+            for (int i = 0; i < xs.Length; i++) expected[ElemRef.BroadcastIndex(ElemRef.Unravel(i, full), c.B)] += xs[i];
             Close.Assert(expected, y.ToDoubleArray(), c.dtype == DType.Float32 ? 1e-4 : 1e-10);
         }, 40);
         using var bad = Tensor.Zeros(new Shape(2, 3));
