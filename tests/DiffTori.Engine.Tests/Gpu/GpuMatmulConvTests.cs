@@ -51,6 +51,30 @@ public class GpuMatmulConvTests
         Close.Assert(ReferenceGemm(av, bv, cv, spec), c.ToDoubleArray(), dtype == DType.Float32 ? 1e-5 : 1e-12, "gemm");
     }
 
+    [Theory]
+    [InlineData(false, false, DType.Float32)]
+    [InlineData(true, true, DType.Float64)]
+    [InlineData(true, false, DType.Float32)]
+    public void LargerGemmUsesTheRegisterBlockedKernel(bool transA, bool transB, DType dtype)
+    {
+        const int m = 70, n = 67, k = 19;                   // > 32 on both sides, not multiples of 64
+        var spec = new GemmSpec(1, m, n, k, transA, transB, 1.25, 0.5, 0, 0, 0);
+        var av = Gens.Data(new Shape(m * k), 21);
+        var bv = Gens.Data(new Shape(k * n), 22);
+        var cv = Gens.Data(new Shape(m * n), 23);
+        if (dtype == DType.Float32)
+        {
+            av = Array.ConvertAll(av, v => (double)(float)v);
+            bv = Array.ConvertAll(bv, v => (double)(float)v);
+            cv = Array.ConvertAll(cv, v => (double)(float)v);
+        }
+        using var a = Sim.FromDoubles(av, new Shape(av.Length), dtype);
+        using var b = Sim.FromDoubles(bv, new Shape(bv.Length), dtype);
+        using var c = Sim.FromDoubles(cv, new Shape(cv.Length), dtype);
+        c.Device.Backend.Gemm(a, b, c, spec);
+        Close.Assert(ReferenceGemm(av, bv, cv, spec), c.ToDoubleArray(), dtype == DType.Float32 ? 1e-5 : 1e-12, "blocked gemm");
+    }
+
     [Fact]
     public void GemmAgreesWithTheCpuBackendWhereItExists()
     {
