@@ -6,7 +6,8 @@ namespace DiffTori.Envs.Tests.MuJoCo;
 
 /// <summary>
 /// Our MJCF models against the DeepMind Control Suite reference files: same sizes, timestep, integrator and
-/// body masses, and the same 500-step trajectory under the same seeded random controls.
+/// body masses, and the same 500-agent-step trajectory (physics steps x the task's substeps) under the same
+/// seeded random controls, from the same random start.
 /// </summary>
 public class ModelFidelityTests(ITestOutputHelper output)
 {
@@ -17,17 +18,21 @@ public class ModelFidelityTests(ITestOutputHelper output)
     /// </summary>
     public const double Tolerance = 1e-9;
 
-    public static TheoryData<string, string> Models => new()
+    /// <summary>Our model, the reference file, and physics steps per agent step (the task's control substeps).</summary>
+    public static TheoryData<string, string, int> Models => new()
     {
-        { "pendulum", "pendulum.xml" },
-        { "cartpole", "cartpole.xml" },
-        { "acrobot", "acrobot.xml" },
-        { "reacher", "reacher.xml" },
+        { "pendulum", "pendulum.xml", 1 },
+        { "cartpole", "cartpole.xml", 1 },
+        { "acrobot", "acrobot.xml", 1 },
+        { "reacher", "reacher.xml", 1 },
+        { "cheetah", "cheetah.xml", 1 },
+        { "walker", "walker.xml", 10 },
+        { "hopper", "hopper.xml", 4 },
     };
 
     [MuJoCoTheory(needsReference: true)]
     [MemberData(nameof(Models))]
-    public void OurModelReproducesTheReferenceTrajectory(string ours, string referenceFile)
+    public void OurModelReproducesTheReferenceTrajectory(string ours, string referenceFile, int subSteps)
     {
         using var reference = MjPhysics.FromFile(TestPaths.Reference(referenceFile));
         using var model = MjPhysics.FromXml(MuJoCoModels.Xml(ours));
@@ -41,7 +46,7 @@ public class ModelFidelityTests(ITestOutputHelper output)
 
         foreach (int seed in new[] { 1, 2 })
         {
-            var drift = TrajectoryComparison.Run(reference, model, seed, steps: 500);
+            var drift = TrajectoryComparison.Run(reference, model, seed, steps: 500, subSteps);
             output.WriteLine($"{ours} seed {seed}: {drift}");
             Assert.True(drift.MaxQpos <= Tolerance && drift.MaxQvel <= Tolerance, $"{ours} seed {seed}: {drift} exceeds {Tolerance:E0}");
         }
