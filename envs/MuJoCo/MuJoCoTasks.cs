@@ -3,38 +3,42 @@ using DiffTori.Envs.MuJoCo.Tasks;
 namespace DiffTori.Envs.MuJoCo;
 
 /// <summary>
-/// The DeepMind Control tasks on the MuJoCo backend, by registry name. Tasks that also exist as pure-managed
-/// environments carry a "mujoco/" prefix (e.g. "mujoco/pendulum-swingup") so both can be registered.
+/// The DeepMind Control tasks on the MuJoCo backend. Tasks that also exist as managed environments carry a
+/// "mujoco/" prefix (e.g. "mujoco/pendulum-swingup") so both live in <see cref="EnvRegistry"/> side by side.
 /// </summary>
 public static class MuJoCoTasks
 {
-    /// <summary>Registry backend name of these tasks.</summary>
-    public const string Backend = "mujoco";
+    private const string Dmc = "DeepMind Control on MuJoCo 2.2.2";
 
-    /// <summary>Name → factory; each call makes a fresh environment (its own model and data).</summary>
-    public static IReadOnlyDictionary<string, Func<IEnv>> Factories { get; } = new Dictionary<string, Func<IEnv>>
-    {
-        ["mujoco/pendulum-swingup"] = () => new PendulumSwingUp(),
-        ["mujoco/cartpole-swingup"] = () => new CartpoleSwingUp(sparse: false),
-        ["mujoco/cartpole-swingup-sparse"] = () => new CartpoleSwingUp(sparse: true),
-        ["mujoco/acrobot-swingup"] = () => new AcrobotSwingUp(sparse: false),
-        ["mujoco/reacher-easy"] = () => new Reacher(hard: false),
-        ["mujoco/reacher-hard"] = () => new Reacher(hard: true),
-        ["cheetah-run"] = () => new CheetahRun(),
-        ["walker-stand"] = PlanarWalker.Stand,
-        ["walker-walk"] = PlanarWalker.Walk,
-        ["walker-run"] = PlanarWalker.Run,
-        ["hopper-stand"] = () => new HopperStand(hopping: false),
-    };
+    /// <summary>
+    /// Every task's spec (dimensions known without loading MuJoCo, so the registry can list them on a machine
+    /// without it) and factory. Action repeats follow TD-MPC's configs: cartpole 8, walker 2, others 4.
+    /// </summary>
+    public static IReadOnlyList<(EnvSpec Spec, Func<IEnv> Factory)> All { get; } =
+    [
+        (Spec("mujoco/pendulum-swingup", 3, 1, 4, "swing a pendulum up and hold it"), () => new PendulumSwingUp()),
+        (Spec("mujoco/cartpole-swingup", 5, 1, 8, "swing up and balance a pole on a cart"), () => new CartpoleSwingUp(sparse: false)),
+        (Spec("mujoco/cartpole-swingup-sparse", 5, 1, 8, "cartpole swing-up, sparse reward"), () => new CartpoleSwingUp(sparse: true)),
+        (Spec("mujoco/acrobot-swingup", 6, 1, 4, "swing the acrobot's tip to the target"), () => new AcrobotSwingUp(sparse: false)),
+        (Spec("mujoco/reacher-easy", 6, 2, 4, "two-link arm reaches a large target"), () => new Reacher(hard: false)),
+        (Spec("mujoco/reacher-hard", 6, 2, 4, "two-link arm reaches a small target"), () => new Reacher(hard: true)),
+        (Spec("cheetah-run", 17, 6, 4, "planar half-cheetah runs forward"), () => new CheetahRun()),
+        (Spec("walker-stand", 24, 6, 2, "planar biped stands up"), PlanarWalker.Stand),
+        (Spec("walker-walk", 24, 6, 2, "planar biped walks at 1 m/s"), PlanarWalker.Walk),
+        (Spec("walker-run", 24, 6, 2, "planar biped runs at 8 m/s"), PlanarWalker.Run),
+        (Spec("hopper-stand", 15, 4, 4, "one-legged hopper stands up"), () => new HopperStand(hopping: false)),
+    ];
 
-    public static IReadOnlyList<string> Names { get; } = Factories.Keys.ToArray();
+    public static IReadOnlyList<string> Names { get; } = All.Select(t => t.Spec.Name).ToArray();
 
-    /// <summary>Makes the named task; throws listing the known names when it is unknown, or when MuJoCo is missing.</summary>
+    /// <summary>Makes the named task (raw, no wrappers); throws listing the known names when it is unknown.</summary>
     public static IEnv Make(string name)
     {
-        if (!Factories.TryGetValue(name, out var make))
-            throw new KeyNotFoundException($"MuJoCoTasks.Make: unknown task '{name}'; known: {string.Join(", ", Names)}");
-        if (!MjRuntime.IsAvailable) throw new DllNotFoundException(MjRuntime.UnavailableReason);
-        return make();
+        foreach (var (spec, factory) in All)
+            if (spec.Name == name) return factory();
+        throw new KeyNotFoundException($"MuJoCoTasks.Make: unknown task '{name}'; known: {string.Join(", ", Names)}");
     }
+
+    private static EnvSpec Spec(string name, int observation, int action, int repeat, string description) =>
+        new(name, EnvSpec.MuJoCo, observation, action, 1000, repeat, $"{Dmc}: {description}");
 }

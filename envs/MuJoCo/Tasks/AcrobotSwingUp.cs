@@ -47,6 +47,6 @@ public sealed class AcrobotSwingUp : MuJoCoTask
         double dx = s[3 * _target] - s[3 * _tip], dy = s[3 * _target + 1] - s[3 * _tip + 1], dz = s[3 * _target + 2] - s[3 * _tip + 2];
         double distance = Math.Sqrt(dx * dx + dy * dy + dz * dz);
         double radius = Model.SiteSize[3 * _target];
-        return Tolerance.Of(distance, 0, radius, margin: _sparse ? 0 : 1);
+        return Tolerance.Evaluate(distance, 0, radius, margin: _sparse ? 0 : 1);
     }
 }

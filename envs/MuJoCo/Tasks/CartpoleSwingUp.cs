@@ -45,11 +45,11 @@ public sealed class CartpoleSwingUp : MuJoCoTask
         double cart = Data.Qpos[0];
         double cosine = XMat(_pole, ZZ);
         if (_sparse)
-            return Tolerance.Of(cart, -0.25, 0.25) * Tolerance.Of(cosine, 0.995, 1);
+            return Tolerance.Evaluate(cart, -0.25, 0.25) * Tolerance.Evaluate(cosine, 0.995, 1);
         double upright = (cosine + 1) / 2;
-        double centered = (1 + Tolerance.Of(cart, margin: 2)) / 2;
-        double smallControl = (4 + Tolerance.Of(Data.Ctrl[0], margin: 1, sigmoid: Sigmoid.Quadratic, valueAtMargin: 0)) / 5;
-        double smallVelocity = (1 + Tolerance.Of(Data.Qvel[1], margin: 5)) / 2;
+        double centered = (1 + Tolerance.Evaluate(cart, margin: 2)) / 2;
+        double smallControl = (4 + Tolerance.Evaluate(Data.Ctrl[0], margin: 1, sigmoid: Sigmoid.Quadratic, valueAtMargin: 0)) / 5;
+        double smallVelocity = (1 + Tolerance.Evaluate(Data.Qvel[1], margin: 5)) / 2;
         return upright * smallControl * smallVelocity * centered;
     }
 }

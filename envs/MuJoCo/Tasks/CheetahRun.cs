@@ -38,6 +38,6 @@ public sealed class CheetahRun : MuJoCoTask
     }
 
     protected override double Reward() =>
-        Tolerance.Of(Data.Sensor(_speedSensor)[0], RunSpeed, double.PositiveInfinity,
+        Tolerance.Evaluate(Data.Sensor(_speedSensor)[0], RunSpeed, double.PositiveInfinity,
                      margin: RunSpeed, sigmoid: Sigmoid.Linear, valueAtMargin: 0);
 }

@@ -42,14 +42,14 @@ public sealed class HopperStand : MuJoCoTask
     protected override double Reward()
     {
         double height = Data.XIPos[3 * _torso + 2] - Data.XIPos[3 * _foot + 2];
-        double standing = Tolerance.Of(height, StandHeight, 2);
+        double standing = Tolerance.Evaluate(height, StandHeight, 2);
         if (_hopping)
-            return standing * Tolerance.Of(Data.Sensor(_speedSensor)[0], HopSpeed, double.PositiveInfinity,
+            return standing * Tolerance.Evaluate(Data.Sensor(_speedSensor)[0], HopSpeed, double.PositiveInfinity,
                                            margin: HopSpeed / 2, sigmoid: Sigmoid.Linear, valueAtMargin: 0.5);
         var ctrl = Data.Ctrl;
         double smallControl = 0;
         for (int i = 0; i < ctrl.Length; i++)
-            smallControl += Tolerance.Of(ctrl[i], margin: 1, sigmoid: Sigmoid.Quadratic, valueAtMargin: 0);
+            smallControl += Tolerance.Evaluate(ctrl[i], margin: 1, sigmoid: Sigmoid.Quadratic, valueAtMargin: 0);
         smallControl = (smallControl / ctrl.Length + 4) / 5;
         return standing * smallControl;
     }

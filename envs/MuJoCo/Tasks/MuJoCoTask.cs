@@ -5,8 +5,10 @@ namespace DiffTori.Envs.MuJoCo.Tasks;
 /// Reset = physics reset, InitializeEpisode, forward; Step = set ctrl from the action, step the physics
 /// SubSteps times (legacy order), then read reward and observation. Actions in [-1, 1] map linearly onto
 /// each actuator's ctrlrange (all suite actuators used here have ctrlrange [-1, 1], so the map is the identity).
+/// Like dm_control, the mapped action goes into ctrl unclamped and MuJoCo clamps it to ctrlrange when it
+/// applies the actuators (every actuator here is ctrllimited); rewards that read ctrl see what the agent sent.
 /// </summary>
-public abstract class MuJoCoTask : IEnv
+public abstract class MuJoCoTask : IEnv, IPhysicsState
 {
     protected MjPhysics Physics { get; }
     protected MjModel Model => Physics.Model;
@@ -80,22 +82,39 @@ public abstract class MuJoCoTask : IEnv
     public StepResult Step(ReadOnlySpan<double> action)
     {
         if (!_started) throw new InvalidOperationException($"{Name}.Step: call Reset(seed) before the first Step");
-        if (action.Length != _ctrlLow.Length)
-            throw new ArgumentException($"{Name}.Step: action has length {action.Length}, expected {_ctrlLow.Length}");
+        ActionCheck.Validate(Name, action, _ctrlLow.Length);
         var ctrl = Data.Ctrl;
         for (int i = 0; i < ctrl.Length; i++)
-        {
-            double a = action[i];
-            if (double.IsNaN(a)) throw new ArgumentException($"{Name}.Step: action[{i}] is NaN");
-            a = Math.Clamp(a, -1.0, 1.0);
-            ctrl[i] = _ctrlLow[i] + 0.5 * (a + 1.0) * (_ctrlHigh[i] - _ctrlLow[i]);
-        }
+            ctrl[i] = _ctrlLow[i] + 0.5 * (action[i] + 1.0) * (_ctrlHigh[i] - _ctrlLow[i]);
         Physics.Step(SubSteps);
         _stepCount++;
         double reward = Reward();
         WriteObservation(_observation);
         bool terminated = IsTerminal();
         return new StepResult(_observation, reward, terminated, !terminated && _stepCount >= MaxEpisodeSteps);
+    }
+
+    public int PositionDimension => Model.Nq;
+    public int VelocityDimension => Model.Nv;
+    public double[] CurrentObservation => _observation;
+
+    public void GetState(Span<double> qpos, Span<double> qvel)
+    {
+        Data.Qpos.CopyTo(qpos);
+        Data.Qvel.CopyTo(qvel);
+    }
+
+    /// <summary>Overwrites qpos/qvel and recomputes the derived fields (mj_forward), as dm_control's set_state does.</summary>
+    public void SetState(ReadOnlySpan<double> qpos, ReadOnlySpan<double> qvel)
+    {
+        if (qpos.Length != Model.Nq || qvel.Length != Model.Nv)
+            throw new ArgumentException(
+                $"{Name}: SetState expects qpos[{Model.Nq}] and qvel[{Model.Nv}], got qpos[{qpos.Length}] and qvel[{qvel.Length}].");
+        qpos.CopyTo(Data.Qpos);
+        qvel.CopyTo(Data.Qvel);
+        Physics.AfterReset();
+        _started = true;
+        WriteObservation(_observation);
     }
 
     public void Dispose()

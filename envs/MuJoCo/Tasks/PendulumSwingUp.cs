@@ -31,5 +31,5 @@ public sealed class PendulumSwingUp : MuJoCoTask
         o[2] = Data.Qvel[_hinge];
     }
 
-    protected override double Reward() => Tolerance.Of(XMat(_pole, ZZ), CosineBound, 1);
+    protected override double Reward() => Tolerance.Evaluate(XMat(_pole, ZZ), CosineBound, 1);
 }

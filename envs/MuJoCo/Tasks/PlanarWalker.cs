@@ -44,11 +44,11 @@ public sealed class PlanarWalker : MuJoCoTask
 
     protected override double Reward()
     {
-        double standing = Tolerance.Of(Data.XPos[3 * _torso + 2], StandHeight, double.PositiveInfinity, margin: StandHeight / 2);
+        double standing = Tolerance.Evaluate(Data.XPos[3 * _torso + 2], StandHeight, double.PositiveInfinity, margin: StandHeight / 2);
         double upright = (1 + XMat(_torso, ZZ)) / 2;
         double stand = (3 * standing + upright) / 4;
         if (_moveSpeed == 0) return stand;
-        double move = Tolerance.Of(Data.Sensor(_speedSensor)[0], _moveSpeed, double.PositiveInfinity,
+        double move = Tolerance.Evaluate(Data.Sensor(_speedSensor)[0], _moveSpeed, double.PositiveInfinity,
                                    margin: _moveSpeed / 2, sigmoid: Sigmoid.Linear, valueAtMargin: 0.5);
         return stand * (5 * move + 1) / 6;
     }

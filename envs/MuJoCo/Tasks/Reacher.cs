@@ -23,6 +23,9 @@ public sealed class Reacher : MuJoCoTask
         _finger = Model.GetId(MjObject.Geom, "finger");
     }
 
+    /// <summary>The target's position in the plane (moved by each reset).</summary>
+    public (double X, double Y) Target => (Model.GeomPos[3 * _target], Model.GeomPos[3 * _target + 1]);
+
     protected override int ObservationSize => 6;
 
     protected override void InitializeEpisode(TaskRandom random)
@@ -51,6 +54,6 @@ public sealed class Reacher : MuJoCoTask
         var g = Data.GeomXPos;
         double dx = g[3 * _target] - g[3 * _finger], dy = g[3 * _target + 1] - g[3 * _finger + 1];
         double radii = Model.GeomSize[3 * _target] + Model.GeomSize[3 * _finger];
-        return Tolerance.Of(Math.Sqrt(dx * dx + dy * dy), 0, radii);
+        return Tolerance.Evaluate(Math.Sqrt(dx * dx + dy * dy), 0, radii);
     }
 }

@@ -133,3 +133,28 @@ public class MuJoCoTaskTests(ITestOutputHelper output)
             Assert.True(double.IsFinite(values[i]), $"{name}: observation[{i}] = {values[i]} at step {step}");
     }
 }
+
+/// <summary>The MuJoCo tasks in the shared registry.</summary>
+public class MuJoCoRegistryTests
+{
+    [Fact]
+    public void EveryMuJoCoTaskIsRegisteredWithTheMuJoCoBackend()
+    {
+        foreach (string name in MuJoCoTasks.Names)
+        {
+            Assert.True(EnvRegistry.Contains(name), name);
+            Assert.Equal(EnvSpec.MuJoCo, EnvRegistry.Spec(name).Backend);
+        }
+    }
+
+    [MuJoCoFact]
+    public void RegistryBuildsEachTaskMatchingItsSpec()
+    {
+        // EnvRegistry.Make checks name and dimensions against the spec.
+        foreach (string name in MuJoCoTasks.Names)
+        {
+            using var env = EnvRegistry.Make(name, actionRepeat: null);
+            Assert.Equal(EnvRegistry.Spec(name).ObservationDimension, env.Reset(1).Length);
+        }
+    }
+}
