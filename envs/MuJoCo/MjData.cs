@@ -106,6 +106,7 @@ public sealed unsafe class MjData : IDisposable
     public ReadOnlySpan<double> XQuat => Doubles(D.xquat, Model.NBody * 4);
     public ReadOnlySpan<double> XMat => Doubles(D.xmat, Model.NBody * 9);
     public ReadOnlySpan<double> XIPos => Doubles(D.xipos, Model.NBody * 3);
+    public ReadOnlySpan<double> XAnchor => Doubles(D.xanchor, Model.NJnt * 3);
     public ReadOnlySpan<double> GeomXPos => Doubles(D.geom_xpos, Model.NGeom * 3);
     public ReadOnlySpan<double> GeomXMat => Doubles(D.geom_xmat, Model.NGeom * 9);
     public ReadOnlySpan<double> SiteXPos => Doubles(D.site_xpos, Model.NSite * 3);

@@ -151,6 +151,7 @@ public sealed unsafe class MjModel : IDisposable
     public ReadOnlySpan<int> JntDofAdr => Ints(M.jnt_dofadr, NJnt);
     public ReadOnlySpan<byte> JntLimited => Bytes(M.jnt_limited, NJnt);
     public Span<double> JntRange => Doubles(M.jnt_range, NJnt * 2);
+    public Span<double> DofDamping => Doubles(M.dof_damping, Nv);
     public ReadOnlySpan<int> GeomType => Ints(M.geom_type, NGeom);
     public ReadOnlySpan<int> GeomBodyId => Ints(M.geom_bodyid, NGeom);
     public Span<double> GeomSize => Doubles(M.geom_size, NGeom * 3);

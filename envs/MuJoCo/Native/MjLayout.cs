@@ -37,6 +37,7 @@ internal static class MjModelOffsets
     public const int jnt_dofadr = 1296;         // int (njnt)
     public const int jnt_limited = 1320;        // mjtByte (njnt)
     public const int jnt_range = 1368;          // mjtNum (njnt x 2)
+    public const int dof_damping = 1464;        // mjtNum (nv)
     public const int geom_type = 1488;          // int (ngeom)
     public const int geom_bodyid = 1520;        // int (ngeom)
     public const int geom_size = 1592;          // mjtNum (ngeom x 3)
@@ -74,6 +75,7 @@ internal static class MjDataOffsets
     public const int xquat = 40488;           // nbody x 4
     public const int xmat = 40496;            // nbody x 9
     public const int xipos = 40504;           // nbody x 3
+    public const int xanchor = 40520;         // njnt x 3
     public const int geom_xpos = 40536;       // ngeom x 3
     public const int geom_xmat = 40544;       // ngeom x 9
     public const int site_xpos = 40552;       // nsite x 3

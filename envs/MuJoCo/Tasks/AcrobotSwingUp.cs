@@ -14,7 +14,7 @@ public sealed class AcrobotSwingUp : MuJoCoTask
 
     public AcrobotSwingUp(bool sparse = false, string? name = null)
         : base(name ?? (sparse ? "mujoco/acrobot-swingup-sparse" : "mujoco/acrobot-swingup"),
-               MuJoCoModels.Xml("acrobot"), subSteps: 1, maxEpisodeSteps: 1000)
+               MuJoCoModels.Xml("acrobot"), subSteps: 1, maxEpisodeSteps: 1000, observationSize: 6)
     {
         _sparse = sparse;
         _upper = Model.GetId(MjObject.Body, "upper_arm");
@@ -23,7 +23,6 @@ public sealed class AcrobotSwingUp : MuJoCoTask
         _tip = Model.GetId(MjObject.Site, "tip");
     }
 
-    protected override int ObservationSize => 6;
 
     protected override void InitializeEpisode(TaskRandom random)
     {

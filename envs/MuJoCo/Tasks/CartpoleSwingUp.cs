@@ -14,13 +14,12 @@ public sealed class CartpoleSwingUp : MuJoCoTask
 
     public CartpoleSwingUp(bool sparse, string? name = null)
         : base(name ?? (sparse ? "mujoco/cartpole-swingup-sparse" : "mujoco/cartpole-swingup"),
-               MuJoCoModels.Xml("cartpole"), subSteps: 1, maxEpisodeSteps: 1000)
+               MuJoCoModels.Xml("cartpole"), subSteps: 1, maxEpisodeSteps: 1000, observationSize: 5)
     {
         _sparse = sparse;
         _pole = Model.GetId(MjObject.Body, "pole_1");
     }
 
-    protected override int ObservationSize => 5;
 
     protected override void InitializeEpisode(TaskRandom random)
     {

@@ -13,12 +13,11 @@ public sealed class CheetahRun : MuJoCoTask
     private readonly int _speedSensor;
 
     public CheetahRun(string name = "cheetah-run")
-        : base(name, MuJoCoModels.Xml("cheetah"), subSteps: 1, maxEpisodeSteps: 1000)
+        : base(name, MuJoCoModels.Xml("cheetah"), subSteps: 1, maxEpisodeSteps: 1000, observationSize: 17)
     {
         _speedSensor = Model.GetId(MjObject.Sensor, "torso_subtreelinvel");
     }
 
-    protected override int ObservationSize => Model.Nq - 1 + Model.Nv;
 
     protected override void InitializeEpisode(TaskRandom random)
     {

@@ -14,7 +14,7 @@ public sealed class HopperStand : MuJoCoTask
     private readonly int _torso, _foot, _speedSensor, _toeSensor, _heelSensor;
 
     public HopperStand(bool hopping = false, string? name = null)
-        : base(name ?? (hopping ? "hopper-hop" : "hopper-stand"), MuJoCoModels.Xml("hopper"), subSteps: 4, maxEpisodeSteps: 1000)
+        : base(name ?? (hopping ? "hopper-hop" : "hopper-stand"), MuJoCoModels.Xml("hopper"), subSteps: 4, maxEpisodeSteps: 1000, observationSize: 15)
     {
         _hopping = hopping;
         _torso = Model.GetId(MjObject.Body, "torso");
@@ -24,7 +24,6 @@ public sealed class HopperStand : MuJoCoTask
         _heelSensor = Model.GetId(MjObject.Sensor, "touch_heel");
     }
 
-    protected override int ObservationSize => Model.Nq - 1 + Model.Nv + 2;
 
     protected override void InitializeEpisode(TaskRandom random) =>
         JointRandomizer.RandomizeLimitedAndRotational(Model, Data, random);

@@ -27,10 +27,11 @@ public abstract class MuJoCoTask : IEnv, IPhysicsState
     private int _stepCount;
     private bool _started;
 
-    protected MuJoCoTask(string name, string modelXml, int subSteps, int maxEpisodeSteps)
-        : this(name, MjModel.FromXml(modelXml), subSteps, maxEpisodeSteps) { }
+    protected MuJoCoTask(string name, string modelXml, int subSteps, int maxEpisodeSteps, int observationSize)
+        : this(name, MjModel.FromXml(modelXml), subSteps, maxEpisodeSteps, observationSize) { }
 
-    protected MuJoCoTask(string name, MjModel model, int subSteps, int maxEpisodeSteps)
+    /// <param name="observationSize">Length of the flat observation (the suite's observation dict, concatenated in order).</param>
+    protected MuJoCoTask(string name, MjModel model, int subSteps, int maxEpisodeSteps, int observationSize)
     {
         Name = name;
         Physics = new MjPhysics(model);
@@ -49,12 +50,9 @@ public abstract class MuJoCoTask : IEnv, IPhysicsState
             _ctrlHigh[i] = range[2 * i + 1];
         }
         ActionSpace = BoxSpace.Symmetric(nu);
-        _observation = new double[ObservationSize];
+        _observation = new double[observationSize];
         ObservationSpace = BoxSpace.Unbounded(_observation.Length);
     }
-
-    /// <summary>Length of the flat observation (the suite's observation dict, concatenated in order).</summary>
-    protected abstract int ObservationSize { get; }
 
     /// <summary>Sets the episode's initial state (qpos, qvel, model edits) after the physics reset.</summary>
     protected abstract void InitializeEpisode(TaskRandom random);

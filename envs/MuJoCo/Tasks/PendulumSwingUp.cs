@@ -13,13 +13,12 @@ public sealed class PendulumSwingUp : MuJoCoTask
     private readonly int _pole, _hinge;
 
     public PendulumSwingUp(string name = "mujoco/pendulum-swingup")
-        : base(name, MuJoCoModels.Xml("pendulum"), subSteps: 1, maxEpisodeSteps: 1000)
+        : base(name, MuJoCoModels.Xml("pendulum"), subSteps: 1, maxEpisodeSteps: 1000, observationSize: 3)
     {
         _pole = Model.GetId(MjObject.Body, "pole");
         _hinge = Model.JntQposAdr[Model.GetId(MjObject.Joint, "hinge")];
     }
 
-    protected override int ObservationSize => 3;
 
     protected override void InitializeEpisode(TaskRandom random) =>
         Data.Qpos[_hinge] = random.Uniform(-Math.PI, Math.PI);

@@ -14,7 +14,7 @@ public sealed class PlanarWalker : MuJoCoTask
     private readonly int _torso, _speedSensor;
 
     public PlanarWalker(double moveSpeed, string name)
-        : base(name, MuJoCoModels.Xml("walker"), subSteps: 10, maxEpisodeSteps: 1000)
+        : base(name, MuJoCoModels.Xml("walker"), subSteps: 10, maxEpisodeSteps: 1000, observationSize: 24)
     {
         _moveSpeed = moveSpeed;
         _torso = Model.GetId(MjObject.Body, "torso");
@@ -25,7 +25,6 @@ public sealed class PlanarWalker : MuJoCoTask
     public static PlanarWalker Walk() => new(WalkSpeed, "walker-walk");
     public static PlanarWalker Run() => new(RunSpeed, "walker-run");
 
-    protected override int ObservationSize => 2 * (Model.NBody - 1) + 1 + Model.Nv;
 
     protected override void InitializeEpisode(TaskRandom random) =>
         JointRandomizer.RandomizeLimitedAndRotational(Model, Data, random);

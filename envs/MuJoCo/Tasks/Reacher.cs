@@ -16,7 +16,7 @@ public sealed class Reacher : MuJoCoTask
 
     public Reacher(bool hard, string? name = null)
         : base(name ?? (hard ? "mujoco/reacher-hard" : "mujoco/reacher-easy"),
-               MuJoCoModels.Xml("reacher"), subSteps: 1, maxEpisodeSteps: 1000)
+               MuJoCoModels.Xml("reacher"), subSteps: 1, maxEpisodeSteps: 1000, observationSize: 6)
     {
         _targetSize = hard ? SmallTarget : BigTarget;
         _target = Model.GetId(MjObject.Geom, "target");
@@ -26,7 +26,6 @@ public sealed class Reacher : MuJoCoTask
     /// <summary>The target's position in the plane (moved by each reset).</summary>
     public (double X, double Y) Target => (Model.GeomPos[3 * _target], Model.GeomPos[3 * _target + 1]);
 
-    protected override int ObservationSize => 6;
 
     protected override void InitializeEpisode(TaskRandom random)
     {

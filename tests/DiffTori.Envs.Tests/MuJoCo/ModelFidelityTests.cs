@@ -28,6 +28,8 @@ public class ModelFidelityTests(ITestOutputHelper output)
         { "cheetah", "cheetah.xml", 1 },
         { "walker", "walker.xml", 10 },
         { "hopper", "hopper.xml", 4 },
+        { "finger", "finger.xml", 2 },
+        { "ball_in_cup", "ball_in_cup.xml", 10 },
     };
 
     [MuJoCoTheory(needsReference: true)]
