@@ -158,3 +158,38 @@ public class MuJoCoRegistryTests
         }
     }
 }
+
+/// <summary>Rewards of the sparse contact tasks at hand-picked states.</summary>
+public class MuJoCoSparseRewardTests
+{
+    [MuJoCoFact]
+    public void CupCatchPaysOnlyWithTheBallInTheCup()
+    {
+        using var env = new DiffTori.Envs.MuJoCo.Tasks.BallInCupCatch();
+        env.Reset(1);
+        // Cup at rest at its origin (target box centre at z = 0.55); ball body starts at z = 0.2, so ball_z = 0.35
+        // puts it in the middle of the box, clear of the cup's bottom (0.508) by 0.017.
+        env.SetState([0, 0, 0, 0.35], [0, 0, 0, 0]);
+        Assert.Equal(1.0, env.Step([0.0, 0.0]).Reward);
+        env.SetState([0, 0, 0.3, 0.35], [0, 0, 0, 0]); // beside the cup
+        Assert.Equal(0.0, env.Step([0.0, 0.0]).Reward);
+    }
+
+    [MuJoCoFact]
+    public void FingerSpinPaysWhileTheSpinnerTurnsFastNegatively()
+    {
+        using var env = new DiffTori.Envs.MuJoCo.Tasks.Finger(DiffTori.Envs.MuJoCo.Tasks.Finger.Variant.Spin);
+        env.Reset(1);
+        var qpos = new double[3];
+        var qvel = new double[3];
+        env.GetState(qpos, qvel);
+        qvel[2] = -30; // hinge: well past the 15 rad/s threshold, in the rewarded direction
+        env.SetState(qpos, qvel);
+        var step = env.Step([0.0, 0.0]);
+        Assert.True(step.Observation[6] < -15, $"hinge velocity {step.Observation[6]}");
+        Assert.Equal(1.0, step.Reward);
+        qvel[2] = 30; // the other way earns nothing
+        env.SetState(qpos, qvel);
+        Assert.Equal(0.0, env.Step([0.0, 0.0]).Reward);
+    }
+}
