@@ -31,6 +31,8 @@ public static class MuJoCoTasks
         (Spec("finger-turn-easy", 12, 2, 4, "turn the body's tip to a large target"), () => new Finger(Finger.Variant.TurnEasy)),
         (Spec("finger-turn-hard", 12, 2, 4, "turn the body's tip to a small target"), () => new Finger(Finger.Variant.TurnHard)),
         (Spec("cup-catch", 8, 2, 4, "swing a tethered ball into a cup"), () => new BallInCupCatch()),
+        (Spec("quadruped-walk", 78, 12, 4, "four-legged walker moves forward at 0.5 m/s"), QuadrupedMove.Walk),
+        (Spec("quadruped-run", 78, 12, 4, "four-legged walker runs at 5 m/s"), QuadrupedMove.Run),
     ];
 
     public static IReadOnlyList<string> Names { get; } = All.Select(t => t.Spec.Name).ToArray();

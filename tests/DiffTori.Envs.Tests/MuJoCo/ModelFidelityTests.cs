@@ -30,13 +30,14 @@ public class ModelFidelityTests(ITestOutputHelper output)
         { "hopper", "hopper.xml", 4 },
         { "finger", "finger.xml", 2 },
         { "ball_in_cup", "ball_in_cup.xml", 10 },
+        { "quadruped", "quadruped.xml", 4 },
     };
 
     [MuJoCoTheory(needsReference: true)]
     [MemberData(nameof(Models))]
     public void OurModelReproducesTheReferenceTrajectory(string ours, string referenceFile, int subSteps)
     {
-        using var reference = MjPhysics.FromFile(TestPaths.Reference(referenceFile));
+        using var reference = ReferenceModels.Load(referenceFile);
         using var model = MjPhysics.FromXml(MuJoCoModels.Xml(ours));
         var (r, m) = (reference.Model, model.Model);
         Assert.Equal((r.Nq, r.Nv, r.Nu, r.Na, r.NBody, r.NJnt, r.NSensorData), (m.Nq, m.Nv, m.Nu, m.Na, m.NBody, m.NJnt, m.NSensorData));
