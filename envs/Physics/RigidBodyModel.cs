@@ -34,7 +34,15 @@ public abstract class RigidBodyModel
 
     public int Dofs { get; }
     public int Actuators { get; }
-    public double Timestep { get; }
+    /// <summary>Physics timestep in seconds (the model file's value; may be changed, as MuJoCo's opt.timestep).</summary>
+    public double Timestep
+    {
+        get => _timestep;
+        set => _timestep = value > 0 && double.IsFinite(value) ? value
+            : throw new ArgumentException($"RigidBodyModel: timestep must be positive and finite, got {value}.");
+    }
+
+    double _timestep;
     public Integrator Integrator { get; }
     public double[] Damping { get; }
     public double[] Armature { get; }

@@ -7,6 +7,9 @@ namespace DiffTori.Envs.Vector;
 /// Copy i is reset with seed (seed + i); with auto-reset, a copy whose episode ended is reset at once with a
 /// seed derived from (seed, i, episode index), its last observation kept in <see cref="FinalObservations"/>.
 /// Results depend only on the seeds, never on thread scheduling. Buffers are reused between steps.
+/// Stepping on several cores only pays when one batch step costs far more than a thread hand-off (managed
+/// tasks take well under a microsecond per copy), so <see cref="StepMode.Auto"/> times the first serial steps
+/// and switches to parallel only for expensive tasks.
 /// </summary>
 public sealed class VectorEnv : IDisposable
 {
@@ -18,7 +21,16 @@ public sealed class VectorEnv : IDisposable
     int _baseSeed;
     bool _started;
 
-    public VectorEnv(Func<int, IEnv> factory, int count, bool autoReset = true, bool parallel = true)
+    /// <summary>How copies are stepped.</summary>
+    public enum StepMode { Auto, Serial, Parallel }
+
+    /// <summary>Auto goes parallel when a serial batch step takes longer than this.</summary>
+    public static readonly TimeSpan ParallelThreshold = TimeSpan.FromMicroseconds(200);
+    const int AutoProbeSteps = 8;
+    int _probedSteps;
+    long _probedTicks;
+
+    public VectorEnv(Func<int, IEnv> factory, int count, bool autoReset = true, StepMode mode = StepMode.Auto)
     {
         if (count < 1) throw new ArgumentException($"VectorEnv: count must be >= 1, got {count}.");
         _envs = new IEnv[count];
@@ -32,7 +44,8 @@ public sealed class VectorEnv : IDisposable
         }
         Count = count;
         AutoReset = autoReset;
-        Parallel = parallel;
+        Mode = mode;
+        UsesParallel = mode == StepMode.Parallel && count > 1;
         _episodeIndex = new int[count];
         Observations = new double[count * ObservationDimension];
         FinalObservations = new double[count * ObservationDimension];
@@ -45,16 +58,18 @@ public sealed class VectorEnv : IDisposable
     }
 
     /// <summary>N copies of a registered task (<see cref="EnvRegistry.Make"/> arguments apply to each).</summary>
-    public static VectorEnv Make(string name, int count, int? actionRepeat = 1, bool autoReset = true, bool parallel = true) =>
-        new(_ => EnvRegistry.Make(name, actionRepeat), count, autoReset, parallel);
+    public static VectorEnv Make(string name, int count, int? actionRepeat = 1, bool autoReset = true, StepMode mode = StepMode.Auto) =>
+        new(_ => EnvRegistry.Make(name, actionRepeat), count, autoReset, mode);
 
     public int Count { get; }
     public int ObservationDimension { get; }
     public int ActionDimension { get; }
     public bool AutoReset { get; }
 
-    /// <summary>Step copies on several cores (worth it when one step costs more than a few microseconds).</summary>
-    public bool Parallel { get; set; }
+    public StepMode Mode { get; }
+
+    /// <summary>Whether steps currently run on several cores (fixed for Serial/Parallel, decided after a few steps for Auto).</summary>
+    public bool UsesParallel { get; private set; }
 
     public IEnv this[int index] => _envs[index];
 
@@ -96,15 +111,26 @@ public sealed class VectorEnv : IDisposable
                 throw new ArgumentException($"VectorEnv.Step({_envs[0].Name}): actions[{i}] (copy {i / ActionDimension}, index {i % ActionDimension}) = {actions[i]} is not finite.");
         }
 
-        if (!Parallel || Count == 1)
+        if (!UsesParallel)
         {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             for (int i = 0; i < Count; i++) StepOne(i, actions.Slice(i * ActionDimension, ActionDimension));
+            if (Mode == StepMode.Auto && _probedSteps < AutoProbeSteps) Probe(System.Diagnostics.Stopwatch.GetTimestamp() - start);
             return;
         }
         // One contiguous chunk of copies per core: few tasks, no per-copy scheduling cost.
         actions.CopyTo(_actionBuffer);
         _chunks = Math.Min(Environment.ProcessorCount, Count);
         System.Threading.Tasks.Parallel.For(0, _chunks, _stepChunk);
+    }
+
+    void Probe(long ticks)
+    {
+        _probedTicks += ticks;
+        if (++_probedSteps < AutoProbeSteps) return;
+        // The first steps include JIT time; the decision errs towards parallel only for clearly heavy tasks.
+        double mean = (double)_probedTicks / _probedSteps / System.Diagnostics.Stopwatch.Frequency;
+        UsesParallel = Count > 1 && Environment.ProcessorCount > 1 && mean > ParallelThreshold.TotalSeconds;
     }
 
     void StepChunk(int c)
