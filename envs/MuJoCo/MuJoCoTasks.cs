@@ -27,6 +27,7 @@ public static class MuJoCoTasks
         (Spec("walker-walk", 24, 6, 2, "planar biped walks at 1 m/s"), PlanarWalker.Walk),
         (Spec("walker-run", 24, 6, 2, "planar biped runs at 8 m/s"), PlanarWalker.Run),
         (Spec("hopper-stand", 15, 4, 4, "one-legged hopper stands up"), () => new HopperStand(hopping: false)),
+        (Spec("hopper-hop", 15, 4, 4, "one-legged hopper hops forward at 2 m/s"), () => new HopperStand(hopping: true)),
         (Spec("finger-spin", 9, 2, 4, "spin the hinged body with a two-link finger"), () => new Finger(Finger.Variant.Spin)),
         (Spec("finger-turn-easy", 12, 2, 4, "turn the body's tip to a large target"), () => new Finger(Finger.Variant.TurnEasy)),
         (Spec("finger-turn-hard", 12, 2, 4, "turn the body's tip to a small target"), () => new Finger(Finger.Variant.TurnHard)),
