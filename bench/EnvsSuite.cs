@@ -60,7 +60,7 @@ public static class EnvsSuite
         var actions = RandomActions(spec.ActionDimension * copies, seed: 1);
         int cursor = 0;
 
-        var env = EnvRegistry.Make(spec.Name);
+        var env = EnvRegistry.Make(spec.Name, backend: spec.Backend);
         env.Reset(0);
         int episode = 0;
         yield return ("single", () =>
@@ -71,7 +71,7 @@ public static class EnvsSuite
 
         foreach (bool parallel in new[] { false, true })
         {
-            var vec = VectorEnv.Make(spec.Name, copies, mode: parallel ? VectorEnv.StepMode.Parallel : VectorEnv.StepMode.Auto);
+            var vec = VectorEnv.Make(spec.Name, copies, backend: spec.Backend, mode: parallel ? VectorEnv.StepMode.Parallel : VectorEnv.StepMode.Auto);
             vec.Reset(0);
             var batches = RandomActions(spec.ActionDimension * copies * 64, seed: 2);
             int batch = 0, width = spec.ActionDimension * copies;

@@ -5,12 +5,12 @@ using DiffTori.Envs.Wrappers;
 namespace DiffTori.Cli;
 
 /// <summary>
-/// `difftori envs list`: the registry as a table. `difftori envs rollout NAME [--episodes N] [--seed S]`: random-policy
+/// `difftori envs list`: the registry as a table. `difftori envs rollout NAME [--episodes N] [--seed S] [--backend B]`: random-policy
 /// episodes with the task's default action repeat, printing each return and length.
 /// </summary>
 public static class EnvsCommand
 {
-    const string Usage = "usage: difftori envs list | difftori envs rollout NAME [--episodes N] [--seed S]";
+    const string Usage = "usage: difftori envs list | difftori envs rollout NAME [--episodes N] [--seed S] [--backend B]";
 
     public static int Run(string[] args)
     {
@@ -48,6 +48,7 @@ public static class EnvsCommand
     static int Rollout(string name, string[] options)
     {
         int episodes = 1, seed = 0;
+        string? backend = null;
         for (int i = 0; i < options.Length; i++)
         {
             if (i + 1 >= options.Length) return Fail($"difftori envs rollout: option '{options[i]}' needs a value");
@@ -55,10 +56,11 @@ public static class EnvsCommand
             {
                 case "--episodes": episodes = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
                 case "--seed": seed = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
+                case "--backend": backend = options[++i]; break;
                 default: return Fail($"difftori envs rollout: unknown option '{options[i]}'");
             }
         }
-        using var env = EnvRegistry.MakeForTraining(name);
+        using var env = EnvRegistry.MakeForTraining(name, backend);
         var stats = EnvWrapper.Find<EpisodeStatistics>(env)!;
         var rng = new Random(seed);
         var action = new double[env.ActionSpace.Dimension];
@@ -72,7 +74,7 @@ public static class EnvsCommand
                 r = env.Step(action);
             } while (!r.Done);
             var last = stats.LastEpisode!.Value;
-            Console.WriteLine($"{name} episode {e}: return {last.Return.ToString("F2", CultureInfo.InvariantCulture)}, length {last.Length}");
+            Console.WriteLine($"{name} ({EnvRegistry.Spec(name, backend).Backend}) episode {e}: return {last.Return.ToString("F2", CultureInfo.InvariantCulture)}, length {last.Length}");
         }
         return 0;
     }

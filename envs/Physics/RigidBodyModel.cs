@@ -244,8 +244,7 @@ public abstract class RigidBodyModel
         {
             double force = rowSign[r] * f[r];
             totalForce[rowDof[r]] += force;
-            for (int i = 0; i < n; i++) qacc[i] += minvCols[r * n + i] * rowSign[r] * f[r];
+            for (int i = 0; i < n; i++) qacc[i] += minvCols[r * n + i] * force;
         }
-
     }
 }

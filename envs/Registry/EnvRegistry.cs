@@ -7,6 +7,8 @@ namespace DiffTori.Envs;
 /// <summary>
 /// Tasks by name. The managed tasks are always present; native backends add theirs by implementing the
 /// partial method <see cref="RegisterNativeTasks"/> in their own file (or by calling <see cref="Register"/>).
+/// One name may have several backends (e.g. "cartpole-swingup" managed and mujoco): the first registered is
+/// the default, the others are picked with the <c>backend</c> argument.
 /// </summary>
 /// <remarks>
 /// Default action repeats follow TD-MPC's configs (cfgs/tasks: cartpole 8, walker 2, every other domain 4);
@@ -15,7 +17,7 @@ namespace DiffTori.Envs;
 public static partial class EnvRegistry
 {
     static readonly object Gate = new();
-    static readonly Dictionary<string, (EnvSpec Spec, Func<IEnv> Factory)> Entries = new(StringComparer.Ordinal);
+    static readonly Dictionary<string, List<(EnvSpec Spec, Func<IEnv> Factory)>> Entries = new(StringComparer.Ordinal);
     static readonly List<string> Order = [];
 
     static EnvRegistry()
@@ -36,7 +38,7 @@ public static partial class EnvRegistry
     /// <summary>Implemented by a native backend (e.g. envs/MuJoCo) to call <see cref="Register"/> for its tasks.</summary>
     static partial void RegisterNativeTasks();
 
-    /// <summary>Adds a task. Throws if the name is taken or the spec disagrees with itself.</summary>
+    /// <summary>Adds a task. Throws if the (name, backend) pair is taken or the spec is malformed.</summary>
     public static void Register(EnvSpec spec, Func<IEnv> factory)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -46,38 +48,45 @@ public static partial class EnvRegistry
             throw new ArgumentException($"EnvRegistry.Register: '{spec.Name}' has a non-positive dimension, episode length or action repeat: {spec}.");
         lock (Gate)
         {
-            if (!Entries.TryAdd(spec.Name, (spec, factory)))
-                throw new ArgumentException($"EnvRegistry.Register: a task named '{spec.Name}' is already registered.");
-            Order.Add(spec.Name);
+            if (!Entries.TryGetValue(spec.Name, out var backends))
+            {
+                Entries[spec.Name] = backends = [];
+                Order.Add(spec.Name);
+            }
+            if (backends.Any(b => b.Spec.Backend == spec.Backend))
+                throw new ArgumentException($"EnvRegistry.Register: task '{spec.Name}' already has a '{spec.Backend}' backend.");
+            backends.Add((spec, factory));
         }
     }
 
-    /// <summary>Every registered name, in registration order.</summary>
+    /// <summary>Every registered name (once, whatever its backends), in registration order.</summary>
     public static IReadOnlyList<string> Names
     {
         get { lock (Gate) return Order.ToArray(); }
     }
 
-    /// <summary>Every spec, in registration order.</summary>
+    /// <summary>Every (name, backend) spec, grouped by name in registration order, default backend first.</summary>
     public static IReadOnlyList<EnvSpec> Specs
     {
-        get { lock (Gate) return Order.Select(n => Entries[n].Spec).ToArray(); }
+        get { lock (Gate) return Order.SelectMany(n => Entries[n].Select(b => b.Spec)).ToArray(); }
     }
 
-    public static bool Contains(string name)
+    public static bool Contains(string name, string? backend = null)
     {
-        lock (Gate) return Entries.ContainsKey(name);
+        lock (Gate)
+            return Entries.TryGetValue(name, out var backends) && (backend is null || backends.Any(b => b.Spec.Backend == backend));
     }
 
-    public static EnvSpec Spec(string name) => Lookup(name).Spec;
+    /// <summary>The spec of <paramref name="name"/> for <paramref name="backend"/> (null = the default backend).</summary>
+    public static EnvSpec Spec(string name, string? backend = null) => Lookup(name, backend).Spec;
 
     /// <summary>
     /// Builds a task. actionRepeat: 1 = raw steps, null = the task's default repeat; timeLimit caps the
     /// episode in (repeated) agent steps; recordStatistics adds <see cref="EpisodeStatistics"/> outermost.
     /// </summary>
-    public static IEnv Make(string name, int? actionRepeat = 1, int? timeLimit = null, bool recordStatistics = false)
+    public static IEnv Make(string name, int? actionRepeat = 1, int? timeLimit = null, bool recordStatistics = false, string? backend = null)
     {
-        var (spec, factory) = Lookup(name);
+        var (spec, factory) = Lookup(name, backend);
         IEnv env = factory();
         if (env.Name != spec.Name || env.ObservationSpace.Dimension != spec.ObservationDimension || env.ActionSpace.Dimension != spec.ActionDimension)
             throw new InvalidOperationException(
@@ -90,14 +99,20 @@ public static partial class EnvRegistry
     }
 
     /// <summary>The task as the trainer uses it: default action repeat and episode statistics.</summary>
-    public static IEnv MakeForTraining(string name) => Make(name, actionRepeat: null, recordStatistics: true);
+    public static IEnv MakeForTraining(string name, string? backend = null) =>
+        Make(name, actionRepeat: null, recordStatistics: true, backend: backend);
 
-    static (EnvSpec Spec, Func<IEnv> Factory) Lookup(string name)
+    static (EnvSpec Spec, Func<IEnv> Factory) Lookup(string name, string? backend)
     {
         lock (Gate)
         {
-            if (Entries.TryGetValue(name, out var entry)) return entry;
-            throw new ArgumentException($"EnvRegistry: unknown task '{name}'. Known tasks: {string.Join(", ", Order)}.");
+            if (!Entries.TryGetValue(name, out var backends))
+                throw new ArgumentException($"EnvRegistry: unknown task '{name}'. Known tasks: {string.Join(", ", Order)}.");
+            if (backend is null) return backends[0];
+            foreach (var b in backends)
+                if (b.Spec.Backend == backend) return b;
+            throw new ArgumentException(
+                $"EnvRegistry: task '{name}' has no '{backend}' backend (it has: {string.Join(", ", backends.Select(b => b.Spec.Backend))}).");
         }
     }
 }

@@ -26,9 +26,9 @@ public sealed class VectorEnv : IDisposable
 
     /// <summary>Auto goes parallel when a serial batch step takes longer than this.</summary>
     public static readonly TimeSpan ParallelThreshold = TimeSpan.FromMicroseconds(200);
-    const int AutoProbeSteps = 8;
+    const int AutoWarmupSteps = 2, AutoProbeSteps = 10;
     int _probedSteps;
-    long _probedTicks;
+    long _fastestTicks = long.MaxValue;
 
     public VectorEnv(Func<int, IEnv> factory, int count, bool autoReset = true, StepMode mode = StepMode.Auto)
     {
@@ -58,8 +58,8 @@ public sealed class VectorEnv : IDisposable
     }
 
     /// <summary>N copies of a registered task (<see cref="EnvRegistry.Make"/> arguments apply to each).</summary>
-    public static VectorEnv Make(string name, int count, int? actionRepeat = 1, bool autoReset = true, StepMode mode = StepMode.Auto) =>
-        new(_ => EnvRegistry.Make(name, actionRepeat), count, autoReset, mode);
+    public static VectorEnv Make(string name, int count, int? actionRepeat = 1, bool autoReset = true, StepMode mode = StepMode.Auto, string? backend = null) =>
+        new(_ => EnvRegistry.Make(name, actionRepeat, backend: backend), count, autoReset, mode);
 
     public int Count { get; }
     public int ObservationDimension { get; }
@@ -126,11 +126,12 @@ public sealed class VectorEnv : IDisposable
 
     void Probe(long ticks)
     {
-        _probedTicks += ticks;
-        if (++_probedSteps < AutoProbeSteps) return;
-        // The first steps include JIT time; the decision errs towards parallel only for clearly heavy tasks.
-        double mean = (double)_probedTicks / _probedSteps / System.Diagnostics.Stopwatch.Frequency;
-        UsesParallel = Count > 1 && Environment.ProcessorCount > 1 && mean > ParallelThreshold.TotalSeconds;
+        // The first steps pay for JIT compilation and other threads can interrupt any one step, so the decision
+        // uses the fastest of the steps after a warm-up.
+        if (++_probedSteps > AutoWarmupSteps) _fastestTicks = Math.Min(_fastestTicks, ticks);
+        if (_probedSteps < AutoProbeSteps) return;
+        double fastest = (double)_fastestTicks / System.Diagnostics.Stopwatch.Frequency;
+        UsesParallel = Count > 1 && Environment.ProcessorCount > 1 && fastest > ParallelThreshold.TotalSeconds;
     }
 
     void StepChunk(int c)

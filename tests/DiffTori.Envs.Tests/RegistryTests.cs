@@ -4,16 +4,18 @@ namespace DiffTori.Envs.Tests;
 
 public class RegistryTests
 {
+    public static readonly string[] ManagedTasks = ["pendulum-swingup", "cartpole-swingup", "cartpole-swingup-sparse", "acrobot-swingup",
+        "reacher-easy", "reacher-hard", "point_mass-easy", "Pendulum-v1", "MountainCarContinuous-v0"];
+
     [Fact]
     public void Lists_every_managed_task_with_matching_metadata()
     {
-        string[] expected = ["pendulum-swingup", "cartpole-swingup", "cartpole-swingup-sparse", "acrobot-swingup",
-            "reacher-easy", "reacher-hard", "point_mass-easy", "Pendulum-v1", "MountainCarContinuous-v0"];
+        string[] expected = ManagedTasks;
         Assert.All(expected, n => Assert.Contains(n, EnvRegistry.Names));
         foreach (var name in expected)
         {
             var spec = EnvRegistry.Spec(name);
-            using var env = EnvRegistry.Make(name);
+            using var env = EnvRegistry.Make(name, backend: EnvSpec.Managed);
             Assert.Equal(EnvSpec.Managed, spec.Backend);
             Assert.Equal(spec.ObservationDimension, env.ObservationSpace.Dimension);
             Assert.Equal(spec.ActionDimension, env.ActionSpace.Dimension);
@@ -53,6 +55,22 @@ public class RegistryTests
         using var env = EnvRegistry.Make(name, actionRepeat: null);
         Assert.Equal(5, env.MaxEpisodeSteps);
         Assert.Contains(name, EnvRegistry.Names);
+    }
+
+    [Fact]
+    public void A_name_can_have_several_backends_and_the_first_is_the_default()
+    {
+        string name = "two-backends-" + Guid.NewGuid().ToString("N");
+        EnvRegistry.Register(new EnvSpec(name, EnvSpec.Managed, 3, 1, 10, 1, "managed"), () => new RenamedCounting(name));
+        EnvRegistry.Register(new EnvSpec(name, EnvSpec.MuJoCo, 3, 1, 10, 2, "native"), () => new RenamedCounting(name));
+        Assert.Equal(EnvSpec.Managed, EnvRegistry.Spec(name).Backend);
+        Assert.Equal(2, EnvRegistry.Spec(name, EnvSpec.MuJoCo).ActionRepeat);
+        Assert.Single(EnvRegistry.Names, n => n == name);
+        Assert.Equal(2, EnvRegistry.Specs.Count(s => s.Name == name));
+        Assert.True(EnvRegistry.Contains(name, EnvSpec.MuJoCo));
+        var e = Assert.Throws<ArgumentException>(() => EnvRegistry.Make(name, backend: "other"));
+        Assert.Contains("managed, mujoco", e.Message);
+        Assert.Throws<ArgumentException>(() => EnvRegistry.Register(new EnvSpec(name, EnvSpec.MuJoCo, 3, 1, 10, 2, "again"), () => new CountingEnv()));
     }
 
     sealed class RenamedCounting(string name) : EnvWrapper(new CountingEnv())

@@ -116,7 +116,7 @@ public class TaskTests
     public static TheoryData<string> ManagedNames()
     {
         var data = new TheoryData<string>();
-        foreach (var spec in EnvRegistry.Specs.Where(s => s.Backend == EnvSpec.Managed)) data.Add(spec.Name);
+        foreach (var name in RegistryTests.ManagedTasks) data.Add(name);
         return data;
     }
 
@@ -124,8 +124,8 @@ public class TaskTests
     [MemberData(nameof(ManagedNames))]
     public void Random_policy_episode_is_finite_and_has_the_declared_length(string name)
     {
-        var spec = EnvRegistry.Spec(name);
-        using var env = EnvRegistry.Make(name);
+        var spec = EnvRegistry.Spec(name, EnvSpec.Managed);
+        using var env = EnvRegistry.Make(name, backend: EnvSpec.Managed);
         var rng = new Random(17);
         var obs = env.Reset(11);
         Assert.Equal(spec.ObservationDimension, obs.Length);
@@ -166,7 +166,7 @@ public class TaskTests
     {
         double[] Run(int seed)
         {
-            using var env = EnvRegistry.Make(name);
+            using var env = EnvRegistry.Make(name, backend: EnvSpec.Managed);
             var trace = new List<double>(env.Reset(seed));
             var action = new double[env.ActionSpace.Dimension];
             for (int k = 0; k < 50; k++)
@@ -179,8 +179,8 @@ public class TaskTests
             return trace.ToArray();
         }
         Assert.Equal(Run(5), Run(5));
-        using var a = EnvRegistry.Make(name);
-        using var b = EnvRegistry.Make(name);
+        using var a = EnvRegistry.Make(name, backend: EnvSpec.Managed);
+        using var b = EnvRegistry.Make(name, backend: EnvSpec.Managed);
         Assert.NotEqual(a.Reset(1).ToArray(), b.Reset(2).ToArray());
     }
 
@@ -188,7 +188,7 @@ public class TaskTests
     [MemberData(nameof(ManagedNames))]
     public void Bad_actions_name_the_task_and_the_offender(string name)
     {
-        using var env = EnvRegistry.Make(name);
+        using var env = EnvRegistry.Make(name, backend: EnvSpec.Managed);
         env.Reset(0);
         int m = env.ActionSpace.Dimension;
         var e = Assert.Throws<ArgumentException>(() => env.Step(new double[m + 1]));

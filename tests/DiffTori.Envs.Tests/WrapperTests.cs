@@ -22,6 +22,33 @@ public class WrapperTests
     }
 
     [Fact]
+    public void Action_repeat_on_a_real_task_equals_repeating_by_hand()
+    {
+        using var wrapped = EnvRegistry.MakeForTraining("cartpole-swingup");
+        using var raw = EnvRegistry.Make("cartpole-swingup");
+        Assert.Equal(raw.Reset(9), wrapped.Reset(9));
+        int agentSteps = 0;
+        StepResult w;
+        do
+        {
+            double a = Math.Sin(0.4 * agentSteps);
+            w = wrapped.Step([a]);
+            double sum = 0;
+            StepResult r = default;
+            for (int k = 0; k < 8; k++)
+            {
+                r = raw.Step([a]);
+                sum += r.Reward;
+            }
+            Assert.Equal(sum, w.Reward, 12);
+            Assert.Equal(r.Observation, w.Observation);
+            agentSteps++;
+        } while (!w.Done);
+        Assert.Equal(125, agentSteps);
+        Assert.Equal(125, EnvWrapper.Find<EpisodeStatistics>(wrapped)!.LastEpisode!.Value.Length);
+    }
+
+    [Fact]
     public void Time_limit_truncates_and_passes_earlier_ends_through()
     {
         var env = new TimeLimit(new CountingEnv(length: 10), 3);
