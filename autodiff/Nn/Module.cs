@@ -58,10 +58,10 @@ public abstract class Module
         return n;
     }
 
-    /// <summary>Forget every parameter's gradient before the next backward pass.</summary>
-    public void ZeroGrad()
+    /// <summary>Reset every parameter's gradient before the next backward pass (see <see cref="Optim.GradClip.ResetGrad"/>).</summary>
+    public void ZeroGrad(bool setToNone = false)
     {
-        foreach (var (_, p) in NamedParameters()) Optim.GradClip.ResetGrad(p);
+        foreach (var (_, p) in NamedParameters()) Optim.GradClip.ResetGrad(p, setToNone);
     }
 
     /// <summary>Register value as a parameter named name; the module owns the tensor from now on.</summary>

@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DiffTori.Autodiff.Nn;
 using DiffTori.Engine;
 

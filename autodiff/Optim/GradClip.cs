@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DiffTori.Engine;
 
 namespace DiffTori.Autodiff.Optim;
@@ -37,10 +37,20 @@ public static class GradClip
         return Math.Sqrt(sumSquares);
     }
 
-    /// <summary>Forget a parameter's gradient before the next backward pass.</summary>
-    public static void ResetGrad(Var parameter)
+    /// <summary>
+    /// Reset a parameter's gradient before the next backward pass. By default a plain gradient tensor is
+    /// zeroed in place, so the backward pass keeps adding into the same buffer and a training step
+    /// allocates nothing (torch's zero_grad(set_to_none=False)); a parameter without a gradient then
+    /// still takes a step with a zero gradient (momentum carries on). setToNone drops the gradient instead,
+    /// so optimizers skip the parameter until it gets a new one. A gradient that is part of a graph
+    /// (after createGraph) is always dropped, never overwritten.
+    /// </summary>
+    public static void ResetGrad(Var parameter, bool setToNone = false)
     {
-        parameter.Grad = null;
+        var g = parameter.Grad;
+        if (g is null) return;
+        if (setToNone || g.RequiresGrad || !g.Value.IsContiguous) parameter.Grad = null;
+        else g.Value.Device.Backend.Fill(g.Value, 0);
     }
 
     private static double SumOfSquares(Tensor g)

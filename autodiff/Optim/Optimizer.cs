@@ -85,10 +85,10 @@ public abstract class Optimizer
     /// <summary>Apply one update to parameter i (its t-th step) with learning rate lr; fused = CPU loops on spans, else engine ops.</summary>
     protected abstract void Update(int index, Tensor parameter, Tensor grad, double lr, long t, bool fused);
 
-    /// <summary>Reset the gradients of all parameters (see <see cref="Var.Grad"/>) before the next backward pass.</summary>
-    public void ZeroGrad()
+    /// <summary>Reset the gradients of all parameters before the next backward pass (see <see cref="GradClip.ResetGrad"/>).</summary>
+    public void ZeroGrad(bool setToNone = false)
     {
-        foreach (var p in _parameters) GradClip.ResetGrad(p);
+        foreach (var p in _parameters) GradClip.ResetGrad(p, setToNone);
     }
 
     /// <summary>Scale all gradients so that their global L2 norm is at most maxNorm; returns the norm before clipping.</summary>
