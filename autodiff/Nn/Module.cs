@@ -50,6 +50,14 @@ public abstract class Module
         return result;
     }
 
+    /// <summary>This module ("") and every submodule with its dotted name, depth first in registration order.</summary>
+    public List<KeyValuePair<string, Module>> NamedModules()
+    {
+        var result = new List<KeyValuePair<string, Module>>();
+        CollectModules("", result);
+        return result;
+    }
+
     /// <summary>Total number of parameter elements.</summary>
     public long ParameterCount()
     {
@@ -90,6 +98,12 @@ public abstract class Module
     {
         foreach (var (name, p) in _parameters) into.Add(new(prefix + name, p));
         foreach (var (name, child) in _children) child.Collect(prefix + name + ".", into);
+    }
+
+    private void CollectModules(string name, List<KeyValuePair<string, Module>> into)
+    {
+        into.Add(new(name, this));
+        foreach (var (childName, child) in _children) child.CollectModules(name.Length == 0 ? childName : name + "." + childName, into);
     }
 
     private void CheckName(string name)
