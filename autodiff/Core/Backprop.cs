@@ -10,6 +10,13 @@ namespace DiffTori.Autodiff;
 /// </summary>
 internal static class Backprop
 {
+    /// <summary>Room for the gradients of up to three inputs without touching the heap.</summary>
+    [System.Runtime.CompilerServices.InlineArray(3)]
+    private struct ThreeSlots
+    {
+        private Var? _first;
+    }
+
     private static int _epoch;
 
     [ThreadStatic] private static List<Var>? _orderCache;
@@ -161,25 +168,39 @@ internal static class Backprop
         if (node.IsReleased) return; // a captured Var whose graph above was already released
 
         var grads = node.Rule!(node, g);
+
+        // First decide every input's gradient (copying where two would share g's memory), then hand them
+        // over: handing over may add into an existing gradient and return g's buffer to the pool.
+        var gStorage = g.Value.Storage;
+        var inline = new ThreeSlots();
+        Span<Var?> slots = grads.Many is { } many ? many : inline[..node.Arity];
+        if (grads.Many is null)
+            for (int k = 0; k < node.Arity; k++) slots[k] = grads[k];
         bool gObjectPassed = given;
         for (int k = 0; k < node.Arity; k++)
         {
-            var r = grads[k];
+            var r = slots[k];
             if (r is null) continue;
             var input = node.Input(k);
             if (!input.RequiresGrad || input.VisitEpoch != epoch || !input.Relevant)
             {
                 if (!create && !ReferenceEquals(r.Value, g.Value)) r.Value.Dispose();
+                slots[k] = null;
                 continue;
             }
             if (r.Shape != input.Shape)
                 throw new InvalidOperationException($"backward of {node.Op}: input {k} has shape {input.Shape} but its gradient has shape {r.Shape} (a bug in the rule)");
-            if (!create && ReferenceEquals(r.Value.Storage, g.Value.Storage))
+            if (!create && ReferenceEquals(r.Value.Storage, gStorage))
             {
-                if (given) r = new Var(r.Value.Clone(), null);
+                if (given) slots[k] = r = new Var(r.Value.Clone(), null);
                 else given = true;
             }
             if (ReferenceEquals(r.Value, g.Value)) gObjectPassed = true;
+        }
+        for (int k = 0; k < node.Arity; k++)
+        {
+            if (slots[k] is not { } r) continue;
+            var input = node.Input(k);
             input.PendingGrad = input.PendingGrad is null ? r : Sum(input.PendingGrad, r, create);
         }
         if (!create && !gObjectPassed) g.Value.Dispose();

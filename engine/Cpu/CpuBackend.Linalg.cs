@@ -38,7 +38,7 @@ internal static class LinalgJobs
 {
     public static void Cholesky<T>(Tensor a, Tensor l, Tensor info) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = a.Shape[^1], batch = Batch(a, n);
+        int n = Last(a), batch = Batch(a, n);
         var job = new CholeskyJob<T>
         {
             A = a.CpuArray<T>(), AOffset = a.Offset, L = l.CpuArray<T>(), LOffset = l.Offset,
@@ -50,7 +50,7 @@ internal static class LinalgJobs
     public static void TriangularSolve<T>(Tensor a, Tensor b, Tensor x, bool lower, bool transposeA, bool unitDiagonal)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = a.Shape[^1], batch = Batch(a, n), k = x.Shape[^1];
+        int n = Last(a), batch = Batch(a, n), k = Last(x);
         CopyRightHandSide<T>(b, x);
         var job = new TriangularJob<T>
         {
@@ -62,7 +62,7 @@ internal static class LinalgJobs
 
     public static void LuFactor<T>(Tensor a, Tensor lu, Tensor pivots, Tensor info) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = a.Shape[^1], batch = Batch(a, n);
+        int n = Last(a), batch = Batch(a, n);
         CopyRightHandSide<T>(a, lu);
         var job = new LuFactorJob<T>
         {
@@ -74,7 +74,7 @@ internal static class LinalgJobs
 
     public static void LuSolve<T>(Tensor lu, Tensor pivots, Tensor b, Tensor x) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = lu.Shape[^1], batch = Batch(lu, n), k = x.Shape[^1];
+        int n = Last(lu), batch = Batch(lu, n), k = Last(x);
         CopyRightHandSide<T>(b, x);
         var job = new LuSolveJob<T>
         {
@@ -83,6 +83,9 @@ internal static class LinalgJobs
         };
         BatchLoop.Run(batch, (long)batch * n * n * k * 2, job);
     }
+
+    // Not Shape[^1]: Shape.Length counts elements, so C#'s index-from-end would use the wrong count.
+    private static int Last(Tensor t) => t.Shape[t.Rank - 1];
 
     private static int Batch(Tensor a, int n) => n == 0 ? (a.Rank >= 3 ? a.Shape[0] : 1) : a.Length / (n * n);
 
