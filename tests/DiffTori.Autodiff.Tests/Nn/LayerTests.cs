@@ -272,4 +272,16 @@ public sealed class LayerTests
         AssertClose(expected, y.Value.ToDoubleArray(), 1e-13);
         Assert.Empty(emb.NamedParameters());
     }
+
+    [Fact]
+    public void Networks_are_twice_differentiable_with_respect_to_their_input()
+    {
+        // DiffTORI backpropagates through solver steps that contain gradients of these networks.
+        var mlp = Mlp.Build([4, 6, 3], () => new Mish(), new RandomGenerator(26), layerNorm: true, dtype: F64);
+        var x = Random(new Shape(2, 4), 27);
+        GradCheck.Assert(xs => mlp.Forward(xs[0]), [x], secondOrder: true);
+
+        var conv = new Sequential(new Conv1d(2, 3, 3, new RandomGenerator(28), padding: 1, dtype: F64), new Elu(), new GroupNorm(1, 3, dtype: F64));
+        GradCheck.Assert(xs => conv.Forward(xs[0]), [Random(new Shape(2, 2, 5), 29)], secondOrder: true);
+    }
 }
