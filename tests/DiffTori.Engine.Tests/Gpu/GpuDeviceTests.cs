@@ -124,5 +124,35 @@ public class GpuDeviceTests
         using var y = Tensor.Empty(shape, DType.Float32, cuda);
         cuda.Backend.Unary(UnaryOp.Tanh, a, y, 0, 0);
         Close.Assert(Array.ConvertAll(av, Math.Tanh), y.ToDoubleArray(), 1e-5, "cuda tanh");
+
+        // The same random numbers as the CPU, bit for bit.
+        using var rc = Tensor.Empty(new Shape(1000), DType.Float64);
+        using var rg = Tensor.Empty(new Shape(1000), DType.Float64, cuda);
+        Device.Cpu.Backend.RandomNormal(rc, 42, 7, 0, 1);
+        cuda.Backend.RandomNormal(rg, 42, 7, 0, 1);
+        Close.Assert(rc.ToDoubleArray(), rg.ToDoubleArray(), 1e-15, "cuda normal draws");
+
+        // Long-row (group) reductions and a convolution through the public ops.
+        using var wide = Gens.Tensor(new Shape(8, 3000), 3, DType.Float32);
+        using var wideGpu = wide.To(cuda);
+        using var sums = Tensor.Empty(new Shape(8), DType.Float32, cuda);
+        cuda.Backend.Reduce(ReduceOp.LogSumExp, wideGpu, 8, 3000, 1, sums, 0);
+        var wv = wide.ToDoubleArray();
+        var expectedLse = new double[8];
+        for (int r = 0; r < 8; r++)
+        {
+            double max = double.NegativeInfinity, sum = 0;
+            for (int j = 0; j < 3000; j++) max = Math.Max(max, wv[r * 3000 + j]);
+            for (int j = 0; j < 3000; j++) sum += Math.Exp(wv[r * 3000 + j] - max);
+            expectedLse[r] = max + Math.Log(sum);
+        }
+        Close.Assert(expectedLse, sums.ToDoubleArray(), 1e-5, "cuda logsumexp");
+        using var x = Gens.Tensor(new Shape(2, 3, 9, 9), 4, DType.Float32);
+        using var w = Gens.Tensor(new Shape(5, 3, 3, 3), 5, DType.Float32);
+        using var convCpu = Ops.Conv2d(x, w, null, (2, 2), (1, 1));
+        using var xg = x.To(cuda);
+        using var wg = w.To(cuda);
+        using var convGpu = Ops.Conv2d(xg, wg, null, (2, 2), (1, 1));
+        Close.Assert(convCpu.ToDoubleArray(), convGpu.ToDoubleArray(), 1e-4, "cuda conv2d");
     }
 }
