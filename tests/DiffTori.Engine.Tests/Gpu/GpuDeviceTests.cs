@@ -125,12 +125,12 @@ public class GpuDeviceTests
         cuda.Backend.Unary(UnaryOp.Tanh, a, y, 0, 0);
         Close.Assert(Array.ConvertAll(av, Math.Tanh), y.ToDoubleArray(), 1e-5, "cuda tanh");
 
-        // The same random numbers as the CPU, bit for bit.
+        // The same random numbers as the CPU (GPU double log/cos may differ from .NET by an ulp).
         using var rc = Tensor.Empty(new Shape(1000), DType.Float64);
         using var rg = Tensor.Empty(new Shape(1000), DType.Float64, cuda);
         Device.Cpu.Backend.RandomNormal(rc, 42, 7, 0, 1);
         cuda.Backend.RandomNormal(rg, 42, 7, 0, 1);
-        Close.Assert(rc.ToDoubleArray(), rg.ToDoubleArray(), 1e-15, "cuda normal draws");
+        Close.Assert(rc.ToDoubleArray(), rg.ToDoubleArray(), 1e-12, "cuda normal draws");
 
         // Long-row (group) reductions and a convolution through the public ops.
         using var wide = Gens.Tensor(new Shape(8, 3000), 3, DType.Float32);
