@@ -128,6 +128,11 @@ public sealed partial class GpuBackend
     {
         int start = s.RowStart(r), step = s.Inner;
         int best = 0;
+        if (s.N == 0)
+        {
+            y[s.YOffset + r] = 0; // an empty row has no element to read
+            return;
+        }
         T bestValue = x[start];
         for (int j = 1; j < s.N; j++)
         {
