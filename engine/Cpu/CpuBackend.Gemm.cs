@@ -40,7 +40,7 @@ internal static class CpuGemm
         var job = GemmJob<T>.ForThisThread;
         job.Operands = g;
         job.Spec = spec;
-        try { CpuParallel.Run(job, CpuParallel.Threads); }
+        try { job.Run(CpuParallel.Threads); }
         finally { job.Operands = default; }
     }
 
@@ -70,51 +70,65 @@ internal static class CpuGemm
     }
 }
 
-/// <summary>The parallel split of one GEMM call; one cached instance per calling thread (no allocation per call).</summary>
+/// <summary>
+/// The parallel split of one GEMM call; one cached instance per calling thread (no allocation per call).
+/// Work is cut into a few chunks per thread (whole batch items, or row/column bands of one product in whole
+/// tiles) that threads claim from a shared counter, so a thread that the OS delays does not hold up the call.
+/// </summary>
 internal sealed class GemmJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
 {
     [ThreadStatic] private static GemmJob<T>? _forThisThread;
     public static GemmJob<T> ForThisThread => _forThisThread ??= new GemmJob<T>();
 
+    private const int ChunksPerThread = 4;
+
     public GemmOperands<T> Operands;
     public GemmSpec Spec;
+    private int _next, _chunks, _band, _batchesPerChunk;
+    private bool _byBatch, _byRows;
+
+    /// <summary>Plan the chunks for the given number of threads and run them.</summary>
+    public void Run(int threads)
+    {
+        var spec = Spec;
+        _next = 0;
+        _byBatch = spec.Batch >= threads || SmallGemm.Applies(spec.M, spec.N, spec.TransA, spec.TransB);
+        if (_byBatch)
+        {
+            _batchesPerChunk = Math.Max(1, spec.Batch / (threads * ChunksPerThread));
+            _chunks = (spec.Batch + _batchesPerChunk - 1) / _batchesPerChunk;
+        }
+        else
+        {
+            // Bands across the longer side of C, each a whole number of tiles.
+            _byRows = spec.M >= spec.N;
+            int extent = _byRows ? spec.M : spec.N, tile = _byRows ? GemmConfig.MR : GemmConfig.NR<T>();
+            int tiles = (extent + tile - 1) / tile;
+            int bandTiles = Math.Max(1, (tiles + threads * ChunksPerThread - 1) / (threads * ChunksPerThread));
+            _band = bandTiles * tile;
+            _chunks = spec.Batch * ((extent + _band - 1) / _band);
+        }
+        CpuParallel.Run(this, Math.Min(threads, _chunks));
+    }
 
     public void Execute(int part, int parts)
     {
         var spec = Spec;
-        if (spec.Batch >= parts)
+        int bands = _byBatch ? 1 : _chunks / spec.Batch;
+        while (true)
         {
-            // Whole batch items per thread.
-            int first = (int)((long)spec.Batch * part / parts), last = (int)((long)spec.Batch * (part + 1) / parts);
-            for (int i = first; i < last; i++) CpuGemm.One(CpuGemm.At(Operands, spec, i), 0, spec.M, 0, spec.N);
-            return;
-        }
-        for (int i = 0; i < spec.Batch; i++)
-        {
-            var g = CpuGemm.At(Operands, spec, i);
-            if (SmallGemm.Applies(spec.M, spec.N, spec.TransA, spec.TransB))
+            int chunk = Interlocked.Increment(ref _next) - 1;
+            if (chunk >= _chunks) return;
+            if (_byBatch)
             {
-                if (part == 0) CpuGemm.One(g, 0, spec.M, 0, spec.N);
+                int first = chunk * _batchesPerChunk, last = Math.Min(spec.Batch, first + _batchesPerChunk);
+                for (int i = first; i < last; i++) CpuGemm.One(CpuGemm.At(Operands, spec, i), 0, spec.M, 0, spec.N);
                 continue;
             }
-            // Split the longer side of C, in whole tiles.
-            if (spec.M >= spec.N)
-            {
-                var (i0, i1) = Range(spec.M, GemmConfig.MR, part, parts);
-                if (i1 > i0) CpuGemm.One(g, i0, i1, 0, spec.N);
-            }
-            else
-            {
-                var (j0, j1) = Range(spec.N, GemmConfig.NR<T>(), part, parts);
-                if (j1 > j0) CpuGemm.One(g, 0, spec.M, j0, j1);
-            }
+            var g = CpuGemm.At(Operands, spec, chunk / bands);
+            int start = chunk % bands * _band;
+            if (_byRows) CpuGemm.One(g, start, Math.Min(spec.M, start + _band), 0, spec.N);
+            else CpuGemm.One(g, 0, spec.M, start, Math.Min(spec.N, start + _band));
         }
-    }
-
-    private static (int Start, int End) Range(int extent, int tile, int part, int parts)
-    {
-        int tiles = (extent + tile - 1) / tile;
-        int start = (int)((long)tiles * part / parts) * tile, end = (int)((long)tiles * (part + 1) / parts) * tile;
-        return (Math.Min(start, extent), Math.Min(end, extent));
     }
 }

@@ -12,7 +12,7 @@ namespace DiffTori.Engine;
 internal static class MicroKernel
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    internal static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c)
     {
         if (typeof(T) == typeof(float))
             return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
@@ -20,7 +20,7 @@ internal static class MicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fma<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    internal static Vector256<T> Fma<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
     {
         if (typeof(T) == typeof(float))
             return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
