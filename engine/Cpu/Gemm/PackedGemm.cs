@@ -16,16 +16,8 @@ internal static class PackedGemm
     public static void Run<T>(in GemmOperands<T> g, int i0, int i1, int j0, int j1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int mr = GemmConfig.MR, nr = GemmConfig.NR<T>();
-        int kcMax = GemmConfig.KC<T>(), mcMax = GemmConfig.MC<T>(), ncMax = GemmConfig.NC<T>();
-        int kcAll = Math.Min(kcMax, g.K);
-        var packedB = GemmScratch<T>.PackedB(kcAll * RoundUp(Math.Min(ncMax, j1 - j0), nr));
-        var packedA = GemmScratch<T>.PackedA(kcAll * RoundUp(Math.Min(mcMax, i1 - i0), mr));
-        var tile = GemmScratch<T>.Tile(mr * nr);
-        // A small non-transposed A (alpha = 1) is read in place: it stays in cache, and packing it would cost
-        // as much as the product itself at sizes like 64×64×64.
-        bool directA = GemmConfig.UseVector512 && !g.TransA && g.Alpha == T.One && (long)(i1 - i0) * g.K <= GemmConfig.DirectALimit;
-
+        int nr = GemmConfig.NR<T>(), kcMax = GemmConfig.KC<T>(), ncMax = GemmConfig.NC<T>();
+        var packedB = GemmScratch<T>.PackedB(PackedBLength<T>(g.K, j1 - j0));
         for (int jc = j0; jc < j1; jc += ncMax)
         {
             int nc = Math.Min(ncMax, j1 - jc);
@@ -33,23 +25,45 @@ internal static class PackedGemm
             {
                 int kc = Math.Min(kcMax, g.K - pc);
                 GemmPacking.PackB(g, pc, kc, jc, nc, nr, packedB);
-                T beta = pc == 0 ? g.Beta : T.One;
-                for (int ic = i0; ic < i1; ic += mcMax)
-                {
-                    int mc = Math.Min(mcMax, i1 - ic);
-                    if (directA)
-                    {
-                        // Whole row tiles in place; only a cut-off last tile of rows is packed.
-                        int full = mc / mr * mr;
-                        if (full < mc) GemmPacking.PackA(g, ic + full, mc - full, pc, kc, mr, packedA);
-                        Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, full, beta);
-                    }
-                    else
-                    {
-                        GemmPacking.PackA(g, ic, mc, pc, kc, mr, packedA);
-                        Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, 0, beta);
-                    }
-                }
+                RowsAgainstPackedB(g, packedB, i0, i1, jc, nc, pc, kc);
+            }
+        }
+    }
+
+    /// <summary>Elements of the packed-B buffer for a product of depth k over the given number of columns.</summary>
+    public static int PackedBLength<T>(int k, int columns) =>
+        Math.Min(GemmConfig.KC<T>(), k) * RoundUp(Math.Min(GemmConfig.NC<T>(), columns), GemmConfig.NR<T>());
+
+    /// <summary>
+    /// Rows [i0, i1) of C's column block [jc, jc+nc) updated with depth slice [pc, pc+kc) against an already
+    /// packed block of B (the slice at pc = 0 applies beta, later slices accumulate). Several threads may run
+    /// this on disjoint row ranges against one shared packed B.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowsAgainstPackedB<T>(in GemmOperands<T> g, T[] packedB, int i0, int i1, int jc, int nc, int pc, int kc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = GemmConfig.MR, nr = GemmConfig.NR<T>(), mcMax = GemmConfig.MC<T>();
+        var packedA = GemmScratch<T>.PackedA(kc * RoundUp(Math.Min(mcMax, i1 - i0), mr));
+        var tile = GemmScratch<T>.Tile(mr * nr);
+        // A small non-transposed A (alpha = 1) is read in place: it stays in cache, and packing it would cost
+        // as much as the product itself at sizes like 64×64×64.
+        bool directA = GemmConfig.UseVector512 && !g.TransA && g.Alpha == T.One && (long)g.M * g.K <= GemmConfig.DirectALimit;
+        T beta = pc == 0 ? g.Beta : T.One;
+        for (int ic = i0; ic < i1; ic += mcMax)
+        {
+            int mc = Math.Min(mcMax, i1 - ic);
+            if (directA)
+            {
+                // Whole row tiles in place; only a cut-off last tile of rows is packed.
+                int full = mc / mr * mr;
+                if (full < mc) GemmPacking.PackA(g, ic + full, mc - full, pc, kc, mr, packedA);
+                Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, full, beta);
+            }
+            else
+            {
+                GemmPacking.PackA(g, ic, mc, pc, kc, mr, packedA);
+                Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, 0, beta);
             }
         }
     }
