@@ -31,7 +31,7 @@ internal static class SmallGemm
 
     /// <summary>
     /// C row i = alpha·Σ_p a_ip·B_p + beta·C_i, B not transposed (its rows are contiguous). Columns are taken in
-    /// strips of four vectors whose sums stay in registers over the whole K loop, so C is written once.
+    /// strips of eight (then four, then one) vectors whose sums stay in registers over the whole K loop, so C is written once.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewRowsByRowUpdates<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
@@ -47,6 +47,34 @@ internal static class SmallGemm
             if (Vector512.IsHardwareAccelerated)
             {
                 var alpha = Vector512.Create(g.Alpha);
+                // Eight independent sums hide the FMA latency of the long K loop.
+                for (; j + 8 * w <= n; j += 8 * w)
+                {
+                    Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                    ref T b = ref Unsafe.Add(ref b0, j);
+                    for (int p = 0; p < k; p++)
+                    {
+                        var av = Vector512.Create(Unsafe.Add(ref a, p * aStep));
+                        s0 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b), s0);
+                        s1 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)w), s1);
+                        s2 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(2 * w)), s2);
+                        s3 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(3 * w)), s3);
+                        s4 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(4 * w)), s4);
+                        s5 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(5 * w)), s5);
+                        s6 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(6 * w)), s6);
+                        s7 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(7 * w)), s7);
+                        b = ref Unsafe.Add(ref b, n);
+                    }
+                    ref T cj = ref Unsafe.Add(ref c, j);
+                    StoreRow(alpha * s0, ref cj, g.Beta);
+                    StoreRow(alpha * s1, ref Unsafe.Add(ref cj, w), g.Beta);
+                    StoreRow(alpha * s2, ref Unsafe.Add(ref cj, 2 * w), g.Beta);
+                    StoreRow(alpha * s3, ref Unsafe.Add(ref cj, 3 * w), g.Beta);
+                    StoreRow(alpha * s4, ref Unsafe.Add(ref cj, 4 * w), g.Beta);
+                    StoreRow(alpha * s5, ref Unsafe.Add(ref cj, 5 * w), g.Beta);
+                    StoreRow(alpha * s6, ref Unsafe.Add(ref cj, 6 * w), g.Beta);
+                    StoreRow(alpha * s7, ref Unsafe.Add(ref cj, 7 * w), g.Beta);
+                }
                 for (; j + 4 * w <= n; j += 4 * w)
                 {
                     Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
