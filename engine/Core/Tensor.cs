@@ -72,6 +72,8 @@ public sealed partial class Tensor : IDisposable
 
     private static bool ComputeContiguous(in Shape shape, in Strides strides)
     {
+        // An empty tensor has no elements out of place, whatever its strides.
+        for (int i = 0; i < shape.Rank; i++) if (shape[i] == 0) return true;
         int expected = 1;
         for (int i = shape.Rank - 1; i >= 0; i--)
         {
