@@ -67,23 +67,47 @@ public sealed partial class CpuBackend
         UnaryRowsParallel(op, layout, xs, ys, parts, p0, p1);
     }
 
-    // The parallel branches live in their own methods: a lambda's closure is allocated on entry to the
-    // method that declares it, and the small (inline) calls must not pay for it.
+    // The parallel branches go through a cached job per thread (see ChunkedWork): nothing is allocated per call.
     private static void UnaryFlatParallel<T>(UnaryOp op, T[] xs, int xo, T[] ys, int yo, int n, int blocks, double p0, double p1)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        Parallel.For(0, blocks, k =>
-        {
-            var (start, length) = Partition(n, blocks, k);
-            UnarySpan.Apply<T>(op, xs.AsSpan(xo + start, length), ys.AsSpan(yo + start, length), p0, p1);
-        });
+        UnaryJob<T>.ForThisThread.Run(op, xs, xo, ys, yo, n, blocks, default, rows: false, p0, p1);
 
     private static void UnaryRowsParallel<T>(UnaryOp op, StridedLayout layout, T[] xs, T[] ys, int parts, double p0, double p1)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        Parallel.For(0, parts, k =>
+        UnaryJob<T>.ForThisThread.Run(op, xs, 0, ys, 0, layout.OuterExtent, parts, layout, rows: true, p0, p1);
+
+    /// <summary>Block k of a unary call: a slice of the flat span, or a range of outer rows of the layout.</summary>
+    private sealed class UnaryJob<T> : ChunkedWork where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static UnaryJob<T>? _forThisThread;
+        public static UnaryJob<T> ForThisThread => _forThisThread ??= new UnaryJob<T>();
+
+        private UnaryOp _op;
+        private T[] _xs = [], _ys = [];
+        private int _xo, _yo, _n, _blocks;
+        private double _p0, _p1;
+        private StridedLayout _layout;
+        private bool _rows;
+
+        public void Run(UnaryOp op, T[] xs, int xo, T[] ys, int yo, int n, int blocks, in StridedLayout layout, bool rows, double p0, double p1)
         {
-            var (start, length) = Partition(layout.OuterExtent, parts, k);
-            UnaryRows(op, layout.SliceOuter(start, length), xs, ys, p0, p1);
-        });
+            (_op, _xs, _xo, _ys, _yo, _n, _blocks, _layout, _rows, _p0, _p1) = (op, xs, xo, ys, yo, n, blocks, layout, rows, p0, p1);
+            RunChunks(blocks);
+        }
+
+        protected override void RunChunk(int k)
+        {
+            var (start, length) = Partition(_n, _blocks, k);
+            if (_rows) UnaryRows(_op, _layout.SliceOuter(start, length), _xs, _ys, _p0, _p1);
+            else UnarySpan.Apply<T>(_op, _xs.AsSpan(_xo + start, length), _ys.AsSpan(_yo + start, length), _p0, _p1);
+        }
+
+        protected override void Clear()
+        {
+            _xs = _ys = [];
+            _layout = default;
+        }
+    }
 
     private static void UnaryRows<T>(UnaryOp op, in StridedLayout layout, T[] xs, T[] ys, double p0, double p1)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -143,21 +167,51 @@ public sealed partial class CpuBackend
 
     private static void BinaryFlatParallel<T>(BinaryOp op, T[] av, int ao, bool aScalar, T[] bv, int bo, bool bScalar, T[] yv, int yo, int n, int blocks)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        Parallel.For(0, blocks, k =>
-        {
-            var (start, length) = Partition(n, blocks, k);
-            var sa = aScalar ? av.AsSpan(ao, 1) : av.AsSpan(ao + start, length);
-            var sb = bScalar ? bv.AsSpan(bo, 1) : bv.AsSpan(bo + start, length);
-            BinarySpan.Apply<T>(op, sa, sb, yv.AsSpan(yo + start, length), aScalar, bScalar);
-        });
+        BinaryJob<T>.ForThisThread.Run(op, av, ao, aScalar, bv, bo, bScalar, yv, yo, n, blocks, default, rows: false);
 
     private static void BinaryRowsParallel<T>(BinaryOp op, StridedLayout layout, T[] av, T[] bv, T[] yv, int parts)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        Parallel.For(0, parts, k =>
+        BinaryJob<T>.ForThisThread.Run(op, av, 0, false, bv, 0, false, yv, 0, layout.OuterExtent, parts, layout, rows: true);
+
+    /// <summary>Block k of a binary call: a slice of the flat spans, or a range of outer rows of the layout.</summary>
+    private sealed class BinaryJob<T> : ChunkedWork where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static BinaryJob<T>? _forThisThread;
+        public static BinaryJob<T> ForThisThread => _forThisThread ??= new BinaryJob<T>();
+
+        private BinaryOp _op;
+        private T[] _av = [], _bv = [], _yv = [];
+        private int _ao, _bo, _yo, _n, _blocks;
+        private bool _aScalar, _bScalar, _rows;
+        private StridedLayout _layout;
+
+        public void Run(BinaryOp op, T[] av, int ao, bool aScalar, T[] bv, int bo, bool bScalar, T[] yv, int yo, int n, int blocks,
+            in StridedLayout layout, bool rows)
         {
-            var (start, length) = Partition(layout.OuterExtent, parts, k);
-            BinaryRows(op, layout.SliceOuter(start, length), av, bv, yv);
-        });
+            (_op, _av, _ao, _aScalar, _bv, _bo, _bScalar) = (op, av, ao, aScalar, bv, bo, bScalar);
+            (_yv, _yo, _n, _blocks, _layout, _rows) = (yv, yo, n, blocks, layout, rows);
+            RunChunks(blocks);
+        }
+
+        protected override void RunChunk(int k)
+        {
+            var (start, length) = Partition(_n, _blocks, k);
+            if (_rows)
+            {
+                BinaryRows(_op, _layout.SliceOuter(start, length), _av, _bv, _yv);
+                return;
+            }
+            var sa = _aScalar ? _av.AsSpan(_ao, 1) : _av.AsSpan(_ao + start, length);
+            var sb = _bScalar ? _bv.AsSpan(_bo, 1) : _bv.AsSpan(_bo + start, length);
+            BinarySpan.Apply<T>(_op, sa, sb, _yv.AsSpan(_yo + start, length), _aScalar, _bScalar);
+        }
+
+        protected override void Clear()
+        {
+            _av = _bv = _yv = [];
+            _layout = default;
+        }
+    }
 
     private static void BinaryRows<T>(BinaryOp op, in StridedLayout layout, T[] av, T[] bv, T[] yv)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -254,11 +308,36 @@ public sealed partial class CpuBackend
 
     private static void WhereRowsParallel<T>(StridedLayout layout, T[] cv, T[] av, T[] bv, T[] yv, int yo, int perOuter, int parts)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        Parallel.For(0, parts, k =>
+        WhereJob<T>.ForThisThread.Run(layout, cv, av, bv, yv, yo, perOuter, parts);
+
+    /// <summary>Block k of a where call: a range of outer rows, written to the matching run of the dense y.</summary>
+    private sealed class WhereJob<T> : ChunkedWork where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static WhereJob<T>? _forThisThread;
+        public static WhereJob<T> ForThisThread => _forThisThread ??= new WhereJob<T>();
+
+        private StridedLayout _layout;
+        private T[] _cv = [], _av = [], _bv = [], _yv = [];
+        private int _yo, _perOuter, _parts;
+
+        public void Run(in StridedLayout layout, T[] cv, T[] av, T[] bv, T[] yv, int yo, int perOuter, int parts)
         {
-            var (start, length) = Partition(layout.OuterExtent, parts, k);
-            WhereRows(layout.SliceOuter(start, length), cv, av, bv, yv, yo + start * perOuter);
-        });
+            (_layout, _cv, _av, _bv, _yv, _yo, _perOuter, _parts) = (layout, cv, av, bv, yv, yo, perOuter, parts);
+            RunChunks(parts);
+        }
+
+        protected override void RunChunk(int k)
+        {
+            var (start, length) = Partition(_layout.OuterExtent, _parts, k);
+            WhereRows(_layout.SliceOuter(start, length), _cv, _av, _bv, _yv, _yo + start * _perOuter);
+        }
+
+        protected override void Clear()
+        {
+            _cv = _av = _bv = _yv = [];
+            _layout = default;
+        }
+    }
 
     private static void WhereRows<T>(in StridedLayout layout, T[] cv, T[] av, T[] bv, T[] yv, int yOffset)
         where T : unmanaged, IFloatingPointIeee754<T>

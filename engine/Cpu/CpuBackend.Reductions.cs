@@ -49,15 +49,43 @@ public sealed partial class CpuBackend
         ReduceParallel(op, xs, xo, length, ys, yi, arg ? 0 : yo, arg ? yo : 0, n, inner, units, parts, correction);
     }
 
-    // Parallel branches in their own methods, so that only they allocate a closure.
+    // Parallel branches go through a cached job per thread (see ChunkedWork): nothing is allocated per call.
     private static void ReduceParallel<T>(ReduceOp op, T[] xs, int xo, int length, T[] ys, int[] yi, int yo, int yio,
         int n, int inner, int units, int parts, double correction)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        Parallel.For(0, parts, k =>
+        ReduceJob<T>.ForThisThread.Run(op, xs, xo, length, ys, yi, yo, yio, n, inner, units, parts, correction);
+
+    /// <summary>Block k of a reduction: a range of work units.</summary>
+    private sealed class ReduceJob<T> : ChunkedWork where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static ReduceJob<T>? _forThisThread;
+        public static ReduceJob<T> ForThisThread => _forThisThread ??= new ReduceJob<T>();
+
+        private ReduceOp _op;
+        private T[] _xs = [], _ys = [];
+        private int[] _yi = [];
+        private int _xo, _length, _yo, _yio, _n, _inner, _units, _parts;
+        private double _correction;
+
+        public void Run(ReduceOp op, T[] xs, int xo, int length, T[] ys, int[] yi, int yo, int yio, int n, int inner, int units, int parts, double correction)
         {
-            var (start, count) = Partition(units, parts, k);
-            ReduceUnits(op, xs.AsSpan(xo, length), ys.AsSpan(yo), yi.AsSpan(yio), n, inner, start, count, correction);
-        });
+            (_op, _xs, _xo, _length, _ys, _yi, _yo, _yio) = (op, xs, xo, length, ys, yi, yo, yio);
+            (_n, _inner, _units, _parts, _correction) = (n, inner, units, parts, correction);
+            RunChunks(parts);
+        }
+
+        protected override void RunChunk(int k)
+        {
+            var (start, count) = Partition(_units, _parts, k);
+            ReduceUnits(_op, _xs.AsSpan(_xo, _length), _ys.AsSpan(_yo), _yi.AsSpan(_yio), _n, _inner, start, count, _correction);
+        }
+
+        protected override void Clear()
+        {
+            _xs = _ys = [];
+            _yi = [];
+        }
+    }
 
     private static void ReduceUnits<T>(ReduceOp op, ReadOnlySpan<T> x, Span<T> y, Span<int> yi, int n, int inner, int first, int count, double correction)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -94,11 +122,32 @@ public sealed partial class CpuBackend
 
     private static void SoftmaxParallel<T>(T[] xs, int xo, T[] ys, int yo, int length, int n, int inner, int units, int parts, bool log)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        Parallel.For(0, parts, k =>
+        SoftmaxJob<T>.ForThisThread.Run(xs, xo, ys, yo, length, n, inner, units, parts, log);
+
+    /// <summary>Block k of a softmax: a range of work units (rows, or column blocks).</summary>
+    private sealed class SoftmaxJob<T> : ChunkedWork where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static SoftmaxJob<T>? _forThisThread;
+        public static SoftmaxJob<T> ForThisThread => _forThisThread ??= new SoftmaxJob<T>();
+
+        private T[] _xs = [], _ys = [];
+        private int _xo, _yo, _length, _n, _inner, _units, _parts;
+        private bool _log;
+
+        public void Run(T[] xs, int xo, T[] ys, int yo, int length, int n, int inner, int units, int parts, bool log)
         {
-            var (start, count) = Partition(units, parts, k);
-            SoftmaxUnits(xs.AsSpan(xo, length), ys.AsSpan(yo, length), n, inner, start, count, log);
-        });
+            (_xs, _xo, _ys, _yo, _length, _n, _inner, _units, _parts, _log) = (xs, xo, ys, yo, length, n, inner, units, parts, log);
+            RunChunks(parts);
+        }
+
+        protected override void RunChunk(int k)
+        {
+            var (start, count) = Partition(_units, _parts, k);
+            SoftmaxUnits(_xs.AsSpan(_xo, _length), _ys.AsSpan(_yo, _length), _n, _inner, start, count, _log);
+        }
+
+        protected override void Clear() => _xs = _ys = [];
+    }
 
     private static void SoftmaxUnits<T>(ReadOnlySpan<T> x, Span<T> y, int n, int inner, int first, int count, bool log)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -134,11 +183,33 @@ public sealed partial class CpuBackend
 
     private static void LayerNormParallel<T>(T[] xs, T[] ys, T[] ms, T[] rs, int xo, int yo, int mo, int ro, int n, T eps, int rows, int parts)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        Parallel.For(0, parts, k =>
+        LayerNormJob<T>.ForThisThread.Run(xs, ys, ms, rs, xo, yo, mo, ro, n, eps, rows, parts);
+
+    /// <summary>Block k of a layer norm: a range of rows.</summary>
+    private sealed class LayerNormJob<T> : ChunkedWork where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static LayerNormJob<T>? _forThisThread;
+        public static LayerNormJob<T> ForThisThread => _forThisThread ??= new LayerNormJob<T>();
+
+        private T[] _xs = [], _ys = [], _ms = [], _rs = [];
+        private int _xo, _yo, _mo, _ro, _n, _rows, _parts;
+        private T _eps;
+
+        public void Run(T[] xs, T[] ys, T[] ms, T[] rs, int xo, int yo, int mo, int ro, int n, T eps, int rows, int parts)
         {
-            var (start, count) = Partition(rows, parts, k);
-            LayerNormRows(xs, ys, ms, rs, xo, yo, mo, ro, n, eps, start, count);
-        });
+            (_xs, _ys, _ms, _rs, _xo, _yo, _mo, _ro) = (xs, ys, ms, rs, xo, yo, mo, ro);
+            (_n, _eps, _rows, _parts) = (n, eps, rows, parts);
+            RunChunks(parts);
+        }
+
+        protected override void RunChunk(int k)
+        {
+            var (start, count) = Partition(_rows, _parts, k);
+            LayerNormRows(_xs, _ys, _ms, _rs, _xo, _yo, _mo, _ro, _n, _eps, start, count);
+        }
+
+        protected override void Clear() => _xs = _ys = _ms = _rs = [];
+    }
 
     private static void LayerNormRows<T>(T[] xs, T[] ys, T[] ms, T[] rs, int xo, int yo, int mo, int ro, int n, T eps, int first, int count)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -72,7 +72,7 @@ internal readonly struct StridedLayout
 /// <summary>When elementwise and reduction kernels use both cores.</summary>
 internal static class Parallelism
 {
-    /// <summary>Below this many elements the fork/join cost (and its allocations) outweighs a second core.</summary>
+    /// <summary>Below this many elements the fork/join cost outweighs a second core.</summary>
     public const int MinElements = 1 << 16;
 
     /// <summary>Number of blocks to split work of the given size into (1 = run inline).</summary>

@@ -121,15 +121,91 @@ internal static class SmallGemm
         else MicroKernel.Fma(Vector512.Create(beta), Vector512.LoadUnsafe(ref c), value).StoreUnsafe(ref c);
     }
 
-    /// <summary>C_ij = alpha·⟨A_i, B_j⟩ + beta·C_ij, with A rows and B (N×K) rows contiguous.</summary>
+    /// <summary>
+    /// C_ij = alpha·⟨A_i, B_j⟩ + beta·C_ij, with A rows and B (N×K) rows contiguous: a linear layer x·Wᵀ with
+    /// W stored [out, in]. Four rows of B are dotted with the A row at once, so each A vector is loaded once
+    /// per four outputs and four independent sums hide the FMA latency.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewRowsByDots<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int k = g.K;
         for (int i = 0; i < g.M; i++)
         {
-            var a = g.A.AsSpan(g.OffsetA + i * g.K, g.K);
-            for (int j = 0; j < g.N; j++)
-                Write(ref g.C[g.OffsetC + i * g.N + j], g.Alpha * TensorPrimitives.Dot<T>(a, g.B.AsSpan(g.OffsetB + j * g.K, g.K)), g.Beta);
+            ref T a = ref g.A[g.OffsetA + i * k];
+            ref T c = ref g.C[g.OffsetC + i * g.N];
+            int j = 0;
+            for (; j + 4 <= g.N; j += 4)
+            {
+                ref T b = ref g.B[g.OffsetB + j * k];
+                Dot4(ref a, ref b, k, out T d0, out T d1, out T d2, out T d3);
+                Write(ref Unsafe.Add(ref c, j), g.Alpha * d0, g.Beta);
+                Write(ref Unsafe.Add(ref c, j + 1), g.Alpha * d1, g.Beta);
+                Write(ref Unsafe.Add(ref c, j + 2), g.Alpha * d2, g.Beta);
+                Write(ref Unsafe.Add(ref c, j + 3), g.Alpha * d3, g.Beta);
+            }
+            var aRow = g.A.AsSpan(g.OffsetA + i * k, k);
+            for (; j < g.N; j++)
+                Write(ref Unsafe.Add(ref c, j), g.Alpha * TensorPrimitives.Dot<T>(aRow, g.B.AsSpan(g.OffsetB + j * k, k)), g.Beta);
+        }
+    }
+
+    /// <summary>The dots of a (length k) with the four consecutive rows of b (row stride k).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot4<T>(ref T a, ref T b, int k, out T d0, out T d1, out T d2, out T d3) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T b1 = ref Unsafe.Add(ref b, k);
+        ref T b2 = ref Unsafe.Add(ref b, 2 * k);
+        ref T b3 = ref Unsafe.Add(ref b, 3 * k);
+        int p = 0;
+        d0 = d1 = d2 = d3 = T.Zero;
+        if (Vector512.IsHardwareAccelerated && k >= Vector512<T>.Count)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; p <= k - w; p += w)
+            {
+                var av = Vector512.LoadUnsafe(ref a, (nuint)p);
+                s0 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)p), s0);
+                s1 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b1, (nuint)p), s1);
+                s2 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b2, (nuint)p), s2);
+                s3 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b3, (nuint)p), s3);
+            }
+            if (p < k)
+            {
+                // The last vector ends at k and overlaps the done part; the overlapping lanes of a are zeroed.
+                int last = k - w;
+                var fresh = Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(p - last)));
+                var av = Vector512.LoadUnsafe(ref a, (nuint)last) & fresh;
+                s0 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)last), s0);
+                s1 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b1, (nuint)last), s1);
+                s2 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b2, (nuint)last), s2);
+                s3 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b3, (nuint)last), s3);
+                p = k;
+            }
+            d0 = Vector512.Sum(s0); d1 = Vector512.Sum(s1); d2 = Vector512.Sum(s2); d3 = Vector512.Sum(s3);
+        }
+        else if (Vector256.IsHardwareAccelerated && k >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; p <= k - w; p += w)
+            {
+                var av = Vector256.LoadUnsafe(ref a, (nuint)p);
+                s0 = MicroKernel.Fma(av, Vector256.LoadUnsafe(ref b, (nuint)p), s0);
+                s1 = MicroKernel.Fma(av, Vector256.LoadUnsafe(ref b1, (nuint)p), s1);
+                s2 = MicroKernel.Fma(av, Vector256.LoadUnsafe(ref b2, (nuint)p), s2);
+                s3 = MicroKernel.Fma(av, Vector256.LoadUnsafe(ref b3, (nuint)p), s3);
+            }
+            d0 = Vector256.Sum(s0); d1 = Vector256.Sum(s1); d2 = Vector256.Sum(s2); d3 = Vector256.Sum(s3);
+        }
+        for (; p < k; p++)
+        {
+            T ap = Unsafe.Add(ref a, p);
+            d0 += ap * Unsafe.Add(ref b, p);
+            d1 += ap * Unsafe.Add(ref b1, p);
+            d2 += ap * Unsafe.Add(ref b2, p);
+            d3 += ap * Unsafe.Add(ref b3, p);
         }
     }
 

@@ -7,8 +7,9 @@ internal interface IBatchJob
 }
 
 /// <summary>
-/// Runs a job for items 0..count-1: inline for small work, Parallel.For when there are several items
-/// and enough work to pay for waking the other cores. The job is a struct, so the serial path allocates nothing.
+/// Runs a job for items 0..count-1: inline for small work, on the CPU worker pool when there are several
+/// items and enough work to pay for waking the other cores. The job is a struct copied into a cached
+/// runner, so neither path allocates.
 /// </summary>
 internal static class BatchLoop
 {
@@ -25,7 +26,25 @@ internal static class BatchLoop
         for (int i = 0; i < count; i++) job.Run(i);
     }
 
-    // Kept apart so that the closure is only allocated when the parallel path is taken.
     private static void RunParallel<TJob>(int count, TJob job) where TJob : struct, IBatchJob =>
-        Parallel.For(0, count, i => job.Run(i));
+        BatchRunner<TJob>.ForThisThread.Run(count, job);
+
+    /// <summary>One chunk = one item.</summary>
+    private sealed class BatchRunner<TJob> : ChunkedWork where TJob : struct, IBatchJob
+    {
+        [ThreadStatic] private static BatchRunner<TJob>? _forThisThread;
+        public static BatchRunner<TJob> ForThisThread => _forThisThread ??= new BatchRunner<TJob>();
+
+        private TJob _job;
+
+        public void Run(int count, TJob job)
+        {
+            _job = job;
+            RunChunks(count);
+        }
+
+        protected override void RunChunk(int chunk) => _job.Run(chunk);
+
+        protected override void Clear() => _job = default;
+    }
 }

@@ -1,5 +1,8 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace DiffTori.Engine;
 
@@ -10,28 +13,87 @@ namespace DiffTori.Engine;
 /// </summary>
 internal static class SoftmaxKernels
 {
-    /// <summary>One contiguous row (inner = 1).</summary>
+    /// <summary>
+    /// One contiguous row (inner = 1) in three passes: the maximum m; exp(x − m) stored (softmax) and summed in
+    /// the same pass; then one scale (softmax: y·(1/Σ)) or shift (log-softmax: y = x − (m + log Σ)).
+    /// </summary>
     public static void Row<T>(ReadOnlySpan<T> x, Span<T> y, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T m = TensorPrimitives.Max(x);
-        TensorPrimitives.Subtract(x, m, y);
         if (!log)
         {
-            TensorPrimitives.Exp(y, y);
-            TensorPrimitives.Divide(y, TensorPrimitives.Sum<T>(y), y);
+            T sum = ExpShiftedSum(x, m, y, store: true);
+            TensorPrimitives.Multiply(y, T.One / sum, y);
             return;
         }
-        // y = (x − m) − log Σ exp(x − m); the exponentials go through a stack chunk.
-        Span<T> chunk = stackalloc T[ReduceKernels.Columns];
-        T sum = T.Zero;
-        for (int start = 0; start < y.Length; start += chunk.Length)
-        {
-            int len = Math.Min(chunk.Length, y.Length - start);
-            TensorPrimitives.Exp(y.Slice(start, len), chunk[..len]);
-            sum += TensorPrimitives.Sum<T>(chunk[..len]);
-        }
-        TensorPrimitives.Subtract(y, T.Log(sum), y);
+        T logSum = T.Log(ExpShiftedSum(x, m, y, store: false));
+        TensorPrimitives.Subtract(x, m + logSum, y);
     }
+
+    /// <summary>Σ exp(x − m), also written to y when store is set: one fused SIMD pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T ExpShiftedSum<T>(ReadOnlySpan<T> x, T m, Span<T> y, bool store) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        T sum = T.Zero;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        {
+            int w = Vector512<T>.Count;
+            var shift = Vector512.Create(m);
+            Vector512<T> s0 = Vector512<T>.Zero, s1 = Vector512<T>.Zero;
+            // Two independent sums keep the adds off the critical path.
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                var e0 = Exp(Vector512.LoadUnsafe(ref rx, (nuint)i) - shift);
+                var e1 = Exp(Vector512.LoadUnsafe(ref rx, (nuint)(i + w)) - shift);
+                if (store)
+                {
+                    e0.StoreUnsafe(ref ry, (nuint)i);
+                    e1.StoreUnsafe(ref ry, (nuint)(i + w));
+                }
+                s0 += e0;
+                s1 += e1;
+            }
+            for (; i <= n - w; i += w)
+            {
+                var e = Exp(Vector512.LoadUnsafe(ref rx, (nuint)i) - shift);
+                if (store) e.StoreUnsafe(ref ry, (nuint)i);
+                s0 += e;
+            }
+            sum = Vector512.Sum(s0 + s1);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            var shift = Vector256.Create(m);
+            Vector256<T> s0 = Vector256<T>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                var e = Exp(Vector256.LoadUnsafe(ref rx, (nuint)i) - shift);
+                if (store) e.StoreUnsafe(ref ry, (nuint)i);
+                s0 += e;
+            }
+            sum = Vector256.Sum(s0);
+        }
+        for (; i < n; i++)
+        {
+            T e = T.Exp(Unsafe.Add(ref rx, i) - m);
+            if (store) Unsafe.Add(ref ry, i) = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    // Vector exp of x − m ≤ 0 for the two element types (the JIT keeps only the branch for T).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Exp<T>(Vector512<T> v) where T : unmanaged =>
+        typeof(T) == typeof(float) ? FastExp.NonPositive(v.AsSingle()).As<float, T>() : Vector512.Exp(v.AsDouble()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Exp<T>(Vector256<T> v) where T : unmanaged =>
+        typeof(T) == typeof(float) ? FastExp.NonPositive(v.AsSingle()).As<float, T>() : Vector256.Exp(v.AsDouble()).As<double, T>();
 
     /// <summary>Columns [c0, c0 + count) of outer index o when inner &gt; 1.</summary>
     public static void Block<T>(ReadOnlySpan<T> x, Span<T> y, int n, int inner, int o, int c0, int count, bool log)

@@ -10,7 +10,7 @@ internal interface IParallelWork
 
 /// <summary>
 /// A tiny fork-join pool for the CPU kernels: persistent worker threads (one per extra core), each woken by
-/// its own event, so that splitting a GEMM across cores allocates nothing (unlike Parallel.For, which
+/// its own event, so that splitting a kernel (GEMM, conv, elementwise, reductions) across cores allocates nothing (unlike Parallel.For, which
 /// allocates tasks and closures per call). The caller runs part 0 itself. If the pool is already in use
 /// (another thread's kernel, or a nested call), the work simply runs on the calling thread.
 /// On a busy machine a worker may be slow to wake: when the caller is done with its own part and a worker
@@ -116,4 +116,38 @@ internal static class CpuParallel
             }
         }
     }
+}
+
+/// <summary>
+/// A parallel loop over chunks 0..count-1 for the elementwise and reduction kernels. Subclasses are cached
+/// per thread and hold the call's operands in fields, so a parallel call allocates nothing. Threads claim
+/// chunks from a shared counter, so a thread the OS delays does not hold up the others.
+/// </summary>
+internal abstract class ChunkedWork : IParallelWork
+{
+    private int _next, _count;
+
+    /// <summary>Run every chunk once, spread over the pool; returns when all are done.</summary>
+    protected void RunChunks(int count)
+    {
+        _next = 0;
+        _count = count;
+        try { CpuParallel.Run(this, count); }
+        finally { Clear(); }
+    }
+
+    public void Execute(int part, int parts)
+    {
+        while (true)
+        {
+            int chunk = Interlocked.Increment(ref _next) - 1;
+            if (chunk >= _count) return;
+            RunChunk(chunk);
+        }
+    }
+
+    protected abstract void RunChunk(int chunk);
+
+    /// <summary>Drop references to the call's arrays, so a cached job does not keep them alive.</summary>
+    protected abstract void Clear();
 }
