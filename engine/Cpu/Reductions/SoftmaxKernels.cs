@@ -19,7 +19,7 @@ internal static class SoftmaxKernels
     /// </summary>
     public static void Row<T>(ReadOnlySpan<T> x, Span<T> y, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T m = TensorPrimitives.Max(x);
+        T m = RowMax(x);
         if (!log)
         {
             T sum = ExpShiftedSum(x, m, y, store: true);
@@ -28,6 +28,34 @@ internal static class SoftmaxKernels
         }
         T logSum = T.Log(ExpShiftedSum(x, m, y, store: false));
         TensorPrimitives.Subtract(x, m + logSum, y);
+    }
+
+    /// <summary>
+    /// The row maximum with the plain max instruction (four independent chains). It may skip a NaN, which is
+    /// harmless here: exp(NaN − m) makes the sum, and so every output of the row, NaN anyway.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T RowMax<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, w = Vector512<T>.Count;
+        if (!Vector512.IsHardwareAccelerated || n < 4 * w) return TensorPrimitives.Max(x);
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        var m0 = Vector512.LoadUnsafe(ref rx);
+        Vector512<T> m1 = m0, m2 = m0, m3 = m0;
+        int i = 0;
+        for (; i <= n - 4 * w; i += 4 * w)
+        {
+            m0 = Vector512.MaxNative(m0, Vector512.LoadUnsafe(ref rx, (nuint)i));
+            m1 = Vector512.MaxNative(m1, Vector512.LoadUnsafe(ref rx, (nuint)(i + w)));
+            m2 = Vector512.MaxNative(m2, Vector512.LoadUnsafe(ref rx, (nuint)(i + 2 * w)));
+            m3 = Vector512.MaxNative(m3, Vector512.LoadUnsafe(ref rx, (nuint)(i + 3 * w)));
+        }
+        // The rest as whole vectors ending at n (overlap is harmless for a maximum).
+        for (; i < n; i += w) m0 = Vector512.MaxNative(m0, Vector512.LoadUnsafe(ref rx, (nuint)Math.Min(i, n - w)));
+        var m = Vector512.MaxNative(Vector512.MaxNative(m0, m1), Vector512.MaxNative(m2, m3));
+        T best = m[0];
+        for (int k = 1; k < w; k++) best = T.MaxNumber(best, m[k]);
+        return best;
     }
 
     /// <summary>Σ exp(x − m), also written to y when store is set: one fused SIMD pass.</summary>
