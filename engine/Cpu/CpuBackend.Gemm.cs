@@ -32,6 +32,11 @@ internal static class CpuGemm
             Alpha = T.CreateTruncating(spec.Alpha), Beta = T.CreateTruncating(spec.Beta),
         };
         long work = (long)spec.Batch * spec.M * spec.N * Math.Max(spec.K, 1);
+        if (GemvJob<T>.Applies(spec))
+        {
+            GemvJob<T>.ForThisThread.Run(g);
+            return;
+        }
         if (work < GemmConfig.ParallelThreshold || CpuParallel.Threads == 1)
         {
             for (int i = 0; i < spec.Batch; i++) One(At(g, spec, i), 0, g.M, 0, g.N);
@@ -166,5 +171,45 @@ internal sealed class GemmJob<T> : IParallelWork where T : unmanaged, IFloatingP
                     break;
             }
         }
+    }
+}
+
+/// <summary>
+/// A batch-1 linear layer with a large weight, y = x·Wᵀ (W stored [out, in]): the outputs are split in fixed
+/// halves (thirds, …) between the threads. The split is the same on every call, so in a loop each core keeps
+/// its own part of W in its L2 cache instead of streaming all of W from L3. One cached instance per thread.
+/// </summary>
+internal sealed class GemvJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [ThreadStatic] private static GemvJob<T>? _forThisThread;
+    public static GemvJob<T> ForThisThread => _forThisThread ??= new GemvJob<T>();
+
+    /// <summary>Weights of at least this many elements (512 KB in float32) are split.</summary>
+    public const long ParallelElements = 1 << 17;
+
+    private GemmOperands<T> _operands;
+
+    public static bool Applies(in GemmSpec spec) =>
+        spec.Batch == 1 && spec.M == 1 && spec.TransB && !spec.TransA && spec.N >= 8
+        && (long)spec.N * spec.K >= ParallelElements && CpuParallel.Threads > 1;
+
+    public void Run(in GemmOperands<T> g)
+    {
+        _operands = g;
+        try { CpuParallel.Run(this, CpuParallel.Threads); }
+        finally { _operands = default; }
+    }
+
+    public void Execute(int part, int parts)
+    {
+        // Outputs in groups of four (the dot kernel's width); part p takes groups [p·G/parts, (p+1)·G/parts).
+        var g = _operands;
+        int groups = (g.N + 3) / 4;
+        int start = (int)((long)groups * part / parts) * 4, end = Math.Min(g.N, (int)((long)groups * (part + 1) / parts) * 4);
+        if (start >= end) return;
+        g.OffsetB += start * g.K;
+        g.OffsetC += start; // M = 1: C is a single row, so its row stride (N) plays no part
+        g.N = end - start;
+        SmallGemm.Run(g);
     }
 }

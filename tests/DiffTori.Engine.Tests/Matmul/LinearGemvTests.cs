@@ -14,6 +14,7 @@ public class LinearGemvTests
     [InlineData(1, 512, 50)]
     [InlineData(1, 7, 5)]     // K below one vector: scalar tail only
     [InlineData(1, 17, 3)]    // a masked last vector, N not a multiple of four
+    [InlineData(1, 4099, 37)] // large weight: outputs split between threads, uneven parts
     [InlineData(3, 56, 50)]
     [InlineData(4, 33, 9)]
     [InlineData(512, 56, 512)]
