@@ -72,7 +72,14 @@ public sealed partial class CpuBackend(Device device) : IBackend
         var sourceStrides = Broadcast.StridesFor(source, destination.Shape, "copy");
         var rows = new RowIterator(destination.Shape, destination.Strides, destination.Offset, sourceStrides, source.Offset);
         int n = rows.RowLength, ds = rows.Inner0, ss = rows.Inner1;
+        // Same type with unit-stride rows (a bias broadcast into every row of a result): block copies.
+        bool blocks = typeof(TSource) == typeof(TDest) && ds == 1 && ss == 1;
         while (rows.MoveNext(out int od, out int os, out _))
-            for (int i = 0; i < n; i++) dst[od + i * ds] = TDest.CreateTruncating(src[os + i * ss]);
+        {
+            if (blocks)
+                src.AsSpan(os, n).CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<TDest, TSource>(dst.AsSpan(od, n)));
+            else
+                for (int i = 0; i < n; i++) dst[od + i * ds] = TDest.CreateTruncating(src[os + i * ss]);
+        }
     }
 }
