@@ -6,7 +6,8 @@ public static class BenchCommand
     /// <summary>Each suite by name: runs its workloads, prints a table, writes bench/results/NAME.json.</summary>
     public static readonly IReadOnlyDictionary<string, Func<string[], int>> Suites = new Dictionary<string, Func<string[], int>>
     {
-        // Suites register here, one line each: ["engine"] = EngineSuite.Run,
+        // Suites register here, one line each.
+        ["engine"] = EngineSuite.Run,
     };
 
     public static int Run(string[] args)

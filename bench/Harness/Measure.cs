@@ -1,0 +1,48 @@
+using System.Diagnostics;
+
+namespace DiffTori.Bench.Harness;
+
+/// <summary>What one workload cost: median seconds per call and managed bytes allocated per call.</summary>
+public readonly record struct Measurement(double MedianSeconds, double AllocatedBytesPerCall, int Calls);
+
+/// <summary>
+/// Times a workload the simple, robust way: warm up (JIT, pools, caches), then run it in batches,
+/// each batch long enough (~5 ms) for the clock to be precise, and report the median per-call time
+/// over the batches. Allocation is measured on the calling thread only
+/// (GC.GetAllocatedBytesForCurrentThread), so it shows the op's own steady-state garbage.
+/// </summary>
+public static class Measure
+{
+    /// <summary>Run <paramref name="body"/> for about <paramref name="budgetSeconds"/> and measure it.</summary>
+    public static Measurement Run(Action body, double budgetSeconds = 1.5)
+    {
+        // Warm-up: at least 3 calls and ~15% of the budget, so tiered JIT reaches its optimized code.
+        var clock = Stopwatch.StartNew();
+        int warmCalls = 0;
+        while (warmCalls < 3 || clock.Elapsed.TotalSeconds < 0.15 * budgetSeconds)
+        {
+            body();
+            warmCalls++;
+        }
+        double perCall = clock.Elapsed.TotalSeconds / warmCalls;
+
+        // Calls per batch so that one batch takes ~5 ms (at least 1 call).
+        int batch = Math.Max(1, (int)Math.Min(1_000_000, 0.005 / Math.Max(perCall, 1e-9)));
+        var samples = new List<double>();
+        long allocated = 0, calls = 0;
+        clock.Restart();
+        while (samples.Count < 5 || clock.Elapsed.TotalSeconds < 0.85 * budgetSeconds)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < batch; i++) body();
+            long stop = Stopwatch.GetTimestamp();
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+            calls += batch;
+            samples.Add((stop - start) / (double)Stopwatch.Frequency / batch);
+            if (samples.Count >= 10_000) break;
+        }
+        samples.Sort();
+        return new Measurement(samples[samples.Count / 2], allocated / (double)calls, (int)calls);
+    }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace DiffTori.Bench.Harness;
+
+/// <summary>
+/// Runs a PyTorch script (bench/torch/SUITE.py) with /usr/bin/python3. Contract for the script: it runs
+/// the same workloads with the same shapes and prints, as the LAST line of stdout, one JSON object
+/// {"workload name": median_seconds, ...}. Anything printed before that line is ignored.
+/// </summary>
+public static class TorchRunner
+{
+    public const string Python = "/usr/bin/python3";
+
+    /// <summary>Median seconds per workload name, or an empty map (with a message on stderr) if torch is unavailable.</summary>
+    public static Dictionary<string, double> Run(string scriptPath, TimeSpan timeout, params string[] args)
+    {
+        var result = new Dictionary<string, double>();
+        if (!File.Exists(scriptPath) || !File.Exists(Python))
+        {
+            Console.Error.WriteLine($"torch: skipped ({(File.Exists(Python) ? scriptPath : Python)} not found)");
+            return result;
+        }
+        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(scriptPath);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            Console.Error.WriteLine($"torch: {scriptPath} timed out after {timeout.TotalSeconds:F0} s");
+            return result;
+        }
+        if (process.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"torch: {scriptPath} failed (exit {process.ExitCode}): {stderr.Result}");
+            return result;
+        }
+        return Parse(stdout);
+    }
+
+    /// <summary>Parse the last non-empty line of a script's output as {name: seconds}.</summary>
+    public static Dictionary<string, double> Parse(string stdout)
+    {
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var result = new Dictionary<string, double>();
+        if (lines.Length == 0) return result;
+        using var json = JsonDocument.Parse(lines[^1]);
+        foreach (var p in json.RootElement.EnumerateObject())
+            if (p.Value.ValueKind == JsonValueKind.Number) result[p.Name] = p.Value.GetDouble();
+            else if (p.Value.ValueKind == JsonValueKind.String && double.TryParse(p.Value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+                result[p.Name] = v;
+        return result;
+    }
+}

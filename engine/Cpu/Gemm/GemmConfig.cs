@@ -1,0 +1,33 @@
+using System.Runtime.Intrinsics;
+
+namespace DiffTori.Engine;
+
+/// <summary>
+/// Tile and block sizes of the packed GEMM. The microkernel computes an MR×NR tile of C held in registers
+/// (NR = two SIMD vectors); KC is the depth of one packed panel (a kc×NR panel of B stays in L1, an mc×kc
+/// block of A in L2), NC bounds the packed B block (L3).
+/// </summary>
+internal static class GemmConfig
+{
+    /// <summary>Use the Vector512 microkernel (AVX-512); otherwise Vector256. Tests flip it to cover both.</summary>
+    public static bool UseVector512 = Vector512.IsHardwareAccelerated;
+
+    public static int MR => UseVector512 ? 8 : 6;
+
+    public static int NR<T>() => 2 * (UseVector512 ? Vector512<T>.Count : Vector256<T>.Count);
+
+    /// <summary>Panel depth: a kc×NR panel of B is 16–32 KB.</summary>
+    public static int KC<T>() => 256;
+
+    /// <summary>Rows of A packed per block (a multiple of 24, so of every MR).</summary>
+    public static int MC<T>() => typeof(T) == typeof(float) ? 144 : 96;
+
+    /// <summary>Columns of B packed per block (a multiple of every NR).</summary>
+    public static int NC<T>() => 4096;
+
+    /// <summary>Below this many multiply-adds a product runs on one thread.</summary>
+    public const long ParallelThreshold = 96L * 96 * 96;
+
+    /// <summary>Products with at most this many rows (or columns) take the unpacked matrix-vector path.</summary>
+    public const int SmallExtent = 4;
+}

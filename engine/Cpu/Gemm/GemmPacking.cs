@@ -1,0 +1,74 @@
+using System.Numerics;
+
+namespace DiffTori.Engine;
+
+/// <summary>
+/// Copies blocks of op(A) and op(B) into the microkernel's panel layouts, so the kernel reads both with unit
+/// stride whatever the transposes. Edges are zero-padded to whole tiles; alpha is folded into A.
+/// </summary>
+internal static class GemmPacking
+{
+    /// <summary>
+    /// Rows [i0, i0+mc) × depth [p0, p0+kc) of op(A) into panels of MR rows: panel r holds, for each k,
+    /// the MR values of rows i0+r·MR .. +MR (zero past mc).
+    /// </summary>
+    public static void PackA<T>(in GemmOperands<T> g, int i0, int mc, int p0, int kc, int mr, Span<T> dst)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T alpha = g.Alpha;
+        for (int r0 = 0; r0 < mc; r0 += mr)
+        {
+            var panel = dst.Slice(r0 * kc, mr * kc);
+            int rows = Math.Min(mr, mc - r0);
+            if (rows < mr) panel.Clear();
+            if (g.TransA)
+            {
+                // A is K×M: for each k the panel's rows are contiguous in memory.
+                for (int p = 0; p < kc; p++)
+                {
+                    var src = g.A.AsSpan(g.OffsetA + (p0 + p) * g.M + i0 + r0, rows);
+                    var d = panel.Slice(p * mr, rows);
+                    for (int r = 0; r < rows; r++) d[r] = alpha * src[r];
+                }
+            }
+            else
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    var src = g.A.AsSpan(g.OffsetA + (i0 + r0 + r) * g.K + p0, kc);
+                    for (int p = 0; p < kc; p++) panel[p * mr + r] = alpha * src[p];
+                }
+            }
+        }
+    }
+
+    /// <summary>Depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into panels of NR columns (zero past nc).</summary>
+    public static void PackB<T>(in GemmOperands<T> g, int p0, int kc, int j0, int nc, int nr, Span<T> dst)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int c0 = 0; c0 < nc; c0 += nr)
+        {
+            var panel = dst.Slice(c0 * kc, nr * kc);
+            int cols = Math.Min(nr, nc - c0);
+            if (g.TransB)
+            {
+                if (cols < nr) panel.Clear();
+                // B is N×K: each column of op(B) is a contiguous row of B.
+                for (int j = 0; j < cols; j++)
+                {
+                    var src = g.B.AsSpan(g.OffsetB + (j0 + c0 + j) * g.K + p0, kc);
+                    for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    var d = panel.Slice(p * nr, nr);
+                    g.B.AsSpan(g.OffsetB + (p0 + p) * g.N + j0 + c0, cols).CopyTo(d);
+                    if (cols < nr) d[cols..].Clear();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace DiffTori.Engine;
+
+/// <summary>
+/// The cache-blocked product (Goto/BLIS loop order) over a rectangle of C: for each NC-wide block of columns
+/// and KC-deep slice, pack op(B) once; for each MC-high block of rows pack op(A); then sweep the packed block
+/// with the MR×NR microkernel. Tiles cut by the matrix edge are computed into a scratch tile and merged.
+/// </summary>
+internal static class PackedGemm
+{
+    /// <summary>C[rows i0..i1, cols j0..j1] = alpha·op(A)·op(B) + beta·C on that rectangle.</summary>
+    public static void Run<T>(in GemmOperands<T> g, int i0, int i1, int j0, int j1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = GemmConfig.MR, nr = GemmConfig.NR<T>();
+        int kcMax = GemmConfig.KC<T>(), mcMax = GemmConfig.MC<T>(), ncMax = GemmConfig.NC<T>();
+        int kcAll = Math.Min(kcMax, g.K);
+        var packedB = GemmScratch<T>.PackedB(kcAll * RoundUp(Math.Min(ncMax, j1 - j0), nr));
+        var packedA = GemmScratch<T>.PackedA(kcAll * RoundUp(Math.Min(mcMax, i1 - i0), mr));
+        var tile = GemmScratch<T>.Tile(mr * nr);
+
+        for (int jc = j0; jc < j1; jc += ncMax)
+        {
+            int nc = Math.Min(ncMax, j1 - jc);
+            for (int pc = 0; pc < g.K; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, g.K - pc);
+                GemmPacking.PackB(g, pc, kc, jc, nc, nr, packedB);
+                T beta = pc == 0 ? g.Beta : T.One;
+                for (int ic = i0; ic < i1; ic += mcMax)
+                {
+                    int mc = Math.Min(mcMax, i1 - ic);
+                    GemmPacking.PackA(g, ic, mc, pc, kc, mr, packedA);
+                    Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, beta);
+                }
+            }
+        }
+    }
+
+    /// <summary>Sweep one packed mc×kc block of A against one packed kc×nc block of B.</summary>
+    private static void Macro<T>(in GemmOperands<T> g, T[] packedA, T[] packedB, T[] tile, int ic, int mc, int jc, int nc, int kc, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = GemmConfig.MR, nr = GemmConfig.NR<T>();
+        bool wide = GemmConfig.UseVector512;
+        int mode = beta == T.Zero ? 0 : beta == T.One ? 1 : 2;
+        int ldc = g.N;
+        ref T a0 = ref MemoryMarshal.GetArrayDataReference(packedA);
+        ref T b0 = ref MemoryMarshal.GetArrayDataReference(packedB);
+        ref T c0 = ref MemoryMarshal.GetArrayDataReference(g.C);
+        ref T t0 = ref MemoryMarshal.GetArrayDataReference(tile);
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            ref T b = ref Unsafe.Add(ref b0, jr * kc);
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int rows = Math.Min(mr, mc - ir);
+                ref T a = ref Unsafe.Add(ref a0, ir * kc);
+                int cIndex = g.OffsetC + (ic + ir) * ldc + jc + jr;
+                if (rows == mr && cols == nr)
+                {
+                    ref T c = ref Unsafe.Add(ref c0, cIndex);
+                    if (wide) MicroKernel.Kernel8x2V512(kc, ref a, ref b, ref c, ldc, beta, mode);
+                    else MicroKernel.Kernel6x2V256(kc, ref a, ref b, ref c, ldc, beta, mode);
+                }
+                else
+                {
+                    if (wide) MicroKernel.Kernel8x2V512(kc, ref a, ref b, ref t0, nr, T.Zero, 0);
+                    else MicroKernel.Kernel6x2V256(kc, ref a, ref b, ref t0, nr, T.Zero, 0);
+                    MergeEdge(g.C, cIndex, ldc, tile, nr, rows, cols, beta, mode);
+                }
+            }
+        }
+    }
+
+    private static void MergeEdge<T>(T[] c, int cIndex, int ldc, T[] tile, int nr, int rows, int cols, T beta, int mode)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var dst = c.AsSpan(cIndex + r * ldc, cols);
+            var src = tile.AsSpan(r * nr, cols);
+            if (mode == 0) src.CopyTo(dst);
+            else if (mode == 1) for (int j = 0; j < cols; j++) dst[j] += src[j];
+            else for (int j = 0; j < cols; j++) dst[j] = src[j] + beta * dst[j];
+        }
+    }
+
+    private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+}
