@@ -48,6 +48,7 @@ public static class SafeTensorsWriter
             }
             BeforeCommitForTests?.Invoke(temp);
             File.Move(temp, fullPath, overwrite: true);   // rename(2): atomic within one file system
+            DirectorySync.Flush(folder);                   // and durable once the folder's entry is on disk
         }
         catch
         {

@@ -133,6 +133,14 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void The_folder_is_flushed_after_the_rename_on_linux()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        Assert.True(DirectorySync.TryFlush(_folder));
+        Assert.False(DirectorySync.TryFlush(Path.Combine(_folder, "missing")));
+    }
+
+    [Fact]
     public void Writer_rejects_bad_names_and_missing_folders()
     {
         using var x = Tensor.FromArray(new float[] { 1 });
