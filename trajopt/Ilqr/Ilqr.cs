@@ -224,7 +224,11 @@ public static class Ilqr
                 if (!searching[b]) continue;
                 double expected = -(alpha * st.Dv1[b] + alpha * alpha * st.Dv2[b]);
                 double actual = st.Cost[b] - newCost[b];
-                if (double.IsFinite(newCost[b]) && actual > 0 && (expected <= 0 || actual >= o.AcceptRatio * expected))
+                // Near the optimum the predicted gain falls below the cost's rounding: then a step that does not
+                // measurably worsen the cost is the (accurate) Newton step and is taken.
+                double noise = 1e-13 * (1 + Math.Abs(st.Cost[b]));
+                bool tiny = expected < 100 * noise && actual > -noise;
+                if (double.IsFinite(newCost[b]) && (tiny || (actual > 0 && (expected <= 0 || actual >= o.AcceptRatio * expected))))
                 {
                     searching[b] = false;
                     st.XNew.AsSpan(b * (T + 1) * n, (T + 1) * n).CopyTo(st.X.AsSpan(b * (T + 1) * n));
@@ -232,7 +236,7 @@ public static class Ilqr
                     double old = st.Cost[b];
                     st.Cost[b] = newCost[b];
                     st.Reg[b] = Math.Max(o.RegMin, st.Reg[b] / o.RegFactor);
-                    if (actual < o.CostTolerance * (1 + Math.Abs(old))) { st.Converged[b] = true; st.Active[b] = false; }
+                    if (!tiny && actual < o.CostTolerance * (1 + Math.Abs(old))) { st.Converged[b] = true; st.Active[b] = false; }
                 }
                 any |= searching[b];
             }
@@ -245,7 +249,7 @@ public static class Ilqr
             st.Reg[b] = Math.Max(st.Reg[b] * o.RegFactor, o.RegMin) * 10;
             if (st.Reg[b] > o.RegMax) st.Active[b] = false;
             // A stationary point cannot be improved: that is convergence, not failure.
-            if (Math.Abs(st.Dv1[b]) < o.CostTolerance * (1 + Math.Abs(st.Cost[b]))) { st.Converged[b] = true; st.Active[b] = false; }
+            if (Math.Abs(st.Dv1[b]) < Math.Max(o.CostTolerance, 1e-13) * (1 + Math.Abs(st.Cost[b]))) { st.Converged[b] = true; st.Active[b] = false; }
         }
     }
 
