@@ -9,6 +9,7 @@ public static class BenchCommand
         // Suites register here, one line each.
         ["engine"] = EngineSuite.Run,
         ["autodiff"] = AutodiffSuite.Run,
+        ["trajopt"] = TrajOptSuite.Run,
     };
 
     public static int Run(string[] args)
