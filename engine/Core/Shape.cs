@@ -45,6 +45,12 @@ public readonly struct Shape : IEquatable<Shape>
         }
     }
 
+    /// <summary>
+    /// Index-from-end support (<c>shape[^1]</c> is the last axis). Without this overload C# would
+    /// rewrite <c>^1</c> using <see cref="Length"/>, which counts elements, not axes.
+    /// </summary>
+    public int this[Index axis] => this[axis.GetOffset(Rank)];
+
     /// <summary>Total number of elements (1 for a scalar).</summary>
     public int Length
     {

@@ -17,11 +17,8 @@ public sealed partial class CpuBackend
     public void RandomTruncatedNormal(Tensor y, ulong seed, ulong counter, double mean, double std, double low, double high) =>
         RandomFill.Run(y, new RandomFill.TruncatedNormal { Seed = seed, Counter = counter, Mean = mean, Std = std, Low = low, High = high });
 
-    public void RandomIntegers(Tensor y, ulong seed, ulong counter, int low, int high)
-    {
-        var values = y.AsSpan<int>();
-        for (int i = 0; i < values.Length; i++) values[i] = Philox.Integer(seed, counter + (ulong)i, low, high);
-    }
+    public void RandomIntegers(Tensor y, ulong seed, ulong counter, int low, int high) =>
+        RandomFill.RunIntegers(y, seed, counter, low, high);
 }
 
 /// <summary>
@@ -46,7 +43,7 @@ public static class PhiloxDraws
 }
 
 /// <summary>
-/// Fills a contiguous float tensor with y[i] = draw(counter + i), in parallel chunks when it is large.
+/// Fills a contiguous tensor with y[i] = draw(counter + i), in parallel chunks when it is large.
 /// Each element's counter depends only on i, so the numbers do not depend on how the work is split.
 /// </summary>
 internal static class RandomFill
@@ -94,6 +91,27 @@ internal static class RandomFill
         else job.Double = y.CpuArray<double>();
         // A Philox block costs some tens of operations: count that as the work per element.
         BatchLoop.Run(chunks, (long)y.Length * 32, job);
+    }
+
+    public static void RunIntegers(Tensor y, ulong seed, ulong counter, int low, int high)
+    {
+        int chunks = (y.Length + ChunkSize - 1) / ChunkSize;
+        var job = new IntegerJob { Values = y.CpuArray<int>(), Offset = y.Offset, Length = y.Length, Seed = seed, Counter = counter, Low = low, High = high };
+        BatchLoop.Run(chunks, (long)y.Length * 32, job);
+    }
+
+    private struct IntegerJob : IBatchJob
+    {
+        public int[] Values;
+        public int Offset, Length, Low, High;
+        public ulong Seed, Counter;
+
+        public readonly void Run(int chunk)
+        {
+            int start = chunk * ChunkSize, end = Math.Min(start + ChunkSize, Length);
+            var y = Values.AsSpan(Offset, Length);
+            for (int i = start; i < end; i++) y[i] = Philox.Integer(Seed, Counter + (ulong)i, Low, High);
+        }
     }
 
     private struct FillJob<TDraw> : IBatchJob where TDraw : struct, IDraw

@@ -119,6 +119,89 @@ public static partial class Ops
         }
     }
 
+    // ----- allocation-free forms for hot loops: caller-owned contiguous [batch, n, n] / [batch, n, k] tensors, no broadcasting -----
+
+    /// <summary>Cholesky of a [batch, n, n] into result (same shape) and info ([batch], int32); never throws for a non-SPD matrix.</summary>
+    public static void Cholesky(Tensor a, Tensor result, Tensor info)
+    {
+        const string op = "cholesky";
+        int batch = BatchedSquare(op, a);
+        Require.Destination(op, result, a.Shape, a.DType, a.Device);
+        Require.Destination(op, info, new Shape(batch), DType.Int32, a.Device);
+        if (a.Length > 0) a.Device.Backend.Cholesky(a, result, info);
+        NumericCheck.After(op, result);
+    }
+
+    /// <summary>op(A)·X = B for a [batch, n, n] and b, result [batch, n, k]; result may be b itself.</summary>
+    public static void TriangularSolve(Tensor a, Tensor b, Tensor result, bool lower, bool transposeA = false, bool unitDiagonal = false)
+    {
+        const string op = "triangular_solve";
+        BatchedSystem(op, a, b);
+        Require.Destination(op, result, b.Shape, b.DType, b.Device);
+        if (b.Length > 0) a.Device.Backend.TriangularSolve(a, b, result, lower, transposeA, unitDiagonal);
+        NumericCheck.After(op, result);
+    }
+
+    /// <summary>A·X = B from a lower Cholesky factor l [batch, n, n]; b and result [batch, n, k]; result may be b itself.</summary>
+    public static void CholeskySolve(Tensor l, Tensor b, Tensor result)
+    {
+        const string op = "cholesky_solve";
+        BatchedSystem(op, l, b);
+        Require.Destination(op, result, b.Shape, b.DType, b.Device);
+        if (b.Length == 0) return;
+        var backend = l.Device.Backend;
+        backend.TriangularSolve(l, b, result, lower: true, transposeA: false, unitDiagonal: false);
+        backend.TriangularSolve(l, result, result, lower: true, transposeA: true, unitDiagonal: false);
+        NumericCheck.After(op, result);
+    }
+
+    /// <summary>LU of a [batch, n, n] into lu (same shape), pivots [batch, n] and info [batch] (int32).</summary>
+    public static void LuFactor(Tensor a, Tensor lu, Tensor pivots, Tensor info)
+    {
+        const string op = "lu_factor";
+        int batch = BatchedSquare(op, a);
+        Require.Destination(op, lu, a.Shape, a.DType, a.Device);
+        Require.Destination(op, pivots, new Shape(batch, a.Shape[2]), DType.Int32, a.Device);
+        Require.Destination(op, info, new Shape(batch), DType.Int32, a.Device);
+        if (a.Length > 0) a.Device.Backend.LuFactor(a, lu, pivots, info);
+        NumericCheck.After(op, lu);
+    }
+
+    /// <summary>A·X = B from LuFactor's output (lu [batch, n, n], pivots [batch, n]); b and result [batch, n, k].</summary>
+    public static void LuSolve(Tensor lu, Tensor pivots, Tensor b, Tensor result)
+    {
+        const string op = "lu_solve";
+        int batch = BatchedSystem(op, lu, b);
+        Require.Destination(op, pivots, new Shape(batch, lu.Shape[2]), DType.Int32, lu.Device);
+        Require.Destination(op, result, b.Shape, b.DType, b.Device);
+        if (b.Length > 0) lu.Device.Backend.LuSolve(lu, pivots, b, result);
+        NumericCheck.After(op, result);
+    }
+
+    /// <summary>Checks a contiguous float [batch, n, n] operand of the allocation-free forms; returns batch.</summary>
+    private static int BatchedSquare(string op, Tensor a)
+    {
+        SquareSize(op, a);
+        Require.Rank(op, a, 3, "matrix batch");
+        if (!a.IsContiguous)
+            throw new ArgumentException($"{op}: the matrix batch must be contiguous (shape {a.Shape}, strides {a.Strides})");
+        return a.Shape[0];
+    }
+
+    /// <summary>Checks a [batch, n, n] matrix and a contiguous [batch, n, k] right-hand side; returns batch.</summary>
+    private static int BatchedSystem(string op, Tensor a, Tensor b)
+    {
+        int batch = BatchedSquare(op, a);
+        Require.SameDType(op, a, b);
+        Require.SameDevice(op, a, b);
+        Require.Rank(op, b, 3, "right-hand side");
+        if (b.Shape[0] != batch || b.Shape[1] != a.Shape[1])
+            throw new TensorShapeException($"{op}: right-hand side {b.Shape} does not fit the matrices {a.Shape} (expected [{batch}, {a.Shape[1]}, k])");
+        if (!b.IsContiguous)
+            throw new ArgumentException($"{op}: the right-hand side must be contiguous (shape {b.Shape}, strides {b.Strides})");
+        return batch;
+    }
+
     private static Tensor LuSolve(string op, Tensor lu, Tensor pivots, Tensor b, bool treatAsVector)
     {
         using var system = LinearSystem.Prepare(op, lu, b, treatAsVector);
@@ -165,6 +248,7 @@ public static partial class Ops
     internal static Tensor AsBatch(Tensor t, in Shape batchShape, int rows, int cols)
     {
         var full = batchShape.Insert(batchShape.Rank, rows).Insert(batchShape.Rank + 1, cols);
+        if (t.IsContiguous && t.Shape == full) return t.Reshape(batchShape.Length, rows, cols);   // the common case: one view
         using var expanded = t.Expand(full);
         using var dense = expanded.Contiguous();
         return dense.Reshape(batchShape.Length, rows, cols);
@@ -174,6 +258,7 @@ public static partial class Ops
     internal static Tensor AsBatch(Tensor t, in Shape batchShape, int cols)
     {
         var full = batchShape.Insert(batchShape.Rank, cols);
+        if (t.IsContiguous && t.Shape == full) return t.Reshape(batchShape.Length, cols);
         using var expanded = t.Expand(full);
         using var dense = expanded.Contiguous();
         return dense.Reshape(batchShape.Length, cols);

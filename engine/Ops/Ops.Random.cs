@@ -48,8 +48,7 @@ public static partial class Ops
     }
 
     /// <summary>A random permutation of 0..n-1 (int32); identical on every device.</summary>
-    /// <remarks>Sorts 0..n-1 by one 64-bit Philox key per counter (ties, about n²/2⁶⁵ likely, keep index order),
-    /// on the host, then uploads.</remarks>
+    /// <remarks>Sorts 0..n-1 by one 64-bit Philox key per counter on the host, then uploads.</remarks>
     public static Tensor Permutation(int n, RandomGenerator rng, Device? device = null)
     {
         if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), $"permutation: n must be non-negative, got {n}");
@@ -62,8 +61,9 @@ public static partial class Ops
             keys[i] = ((ulong)block.X0 << 32) | block.X1;
             order[i] = i;
         }
-        // Array.Sort is unstable: break key ties by index so the result is fully determined.
-        Array.Sort(order, (x, y) => keys[x] != keys[y] ? keys[x].CompareTo(keys[y]) : x.CompareTo(y));
+        // Sorting keys with their indices is deterministic; equal 64-bit keys (chance about n²/2⁶⁵) are the only
+        // case where the order is up to the sort algorithm, and it is the same algorithm on every device.
+        Array.Sort(keys, order);
         return Tensor.FromArray<int>(order, new Shape(n), device);
     }
 

@@ -13,9 +13,9 @@ public static partial class Ops
         for (int t = 0; t < tensors.Length; t++)
         {
             var x = tensors[t];
-            CheckJoinable("concat", first, x, t);
+            CheckJoinable("concat", axis, first, x, t);
             if (x.Rank != first.Rank)
-                throw new TensorShapeException($"concat: tensor {t} has shape {x.Shape}, rank differs from tensor 0 {first.Shape}");
+                throw new TensorShapeException($"concat along axis {axis}: tensor {t} has shape {x.Shape}, its rank differs from tensor 0 {first.Shape}");
             for (int d = 0; d < first.Rank; d++)
                 if (d != axis && x.Shape[d] != first.Shape[d])
                     throw new TensorShapeException(
@@ -47,7 +47,7 @@ public static partial class Ops
             throw new ArgumentOutOfRangeException(nameof(axis), $"stack: axis {axis} is out of range for tensors of shape {first.Shape}");
         for (int t = 0; t < tensors.Length; t++)
         {
-            CheckJoinable("stack", first, tensors[t], t);
+            CheckJoinable("stack", axis, first, tensors[t], t);
             if (tensors[t].Shape != first.Shape)
                 throw new TensorShapeException($"stack along axis {axis}: tensor {t} has shape {tensors[t].Shape}, tensor 0 has {first.Shape}");
         }
@@ -63,12 +63,14 @@ public static partial class Ops
         return result;
     }
 
-    private static void CheckJoinable(string op, Tensor first, Tensor x, int index)
+    private static void CheckJoinable(string op, int axis, Tensor first, Tensor x, int index)
     {
         if (x.DType != first.DType)
-            throw new ArgumentException($"{op}: tensor {index} is {x.DType.Name()} {x.Shape}, tensor 0 is {first.DType.Name()} {first.Shape}");
+            throw new ArgumentException(
+                $"{op} along axis {axis}: tensor {index} is {x.DType.Name()} {x.Shape}, tensor 0 is {first.DType.Name()} {first.Shape}");
         if (x.Device != first.Device)
-            throw new ArgumentException($"{op}: tensor {index} {x.Shape} is on {x.Device}, tensor 0 {first.Shape} is on {first.Device}");
+            throw new ArgumentException(
+                $"{op} along axis {axis}: tensor {index} {x.Shape} is on {x.Device}, tensor 0 {first.Shape} is on {first.Device}");
     }
 
     /// <summary>Views of consecutive pieces of the given sizes along axis (no copy).</summary>
@@ -104,6 +106,7 @@ public static partial class Ops
         int n = x.Shape[axis];
         if (n == 0)
         {
+            // Nothing to divide: count empty pieces, so callers that index the pieces still can.
             var empty = new Tensor[count];
             for (int i = 0; i < count; i++) empty[i] = x.Narrow(axis, 0, 0);
             return empty;

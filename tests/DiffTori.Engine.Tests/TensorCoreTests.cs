@@ -114,3 +114,14 @@ public class TensorCoreTests
         Assert.Equal(0x9b00dbd8u, b.X3);
     }
 }
+
+public class ShapeIndexTests
+{
+    [Fact]
+    public void IndexFromEndCountsAxesNotElements()
+    {
+        var s = new Shape(2, 3, 4);
+        Assert.Equal(4, s[^1]);
+        Assert.Equal(2, s[^3]);
+    }
+}

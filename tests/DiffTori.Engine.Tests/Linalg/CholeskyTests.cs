@@ -7,18 +7,18 @@ namespace DiffTori.Engine.Tests;
 public class CholeskyTests
 {
     private static readonly Gen<(int[] Batch, int N, int Seed, DType DType)> Case =
-        from batch in Dense.BatchShape
-        from n in Gen.Elements(Dense.Sizes)
+        from batch in MatrixRef.BatchShape
+        from n in Gen.Elements(MatrixRef.Sizes)
         from seed in Gens.Seed
         from dtype in Gen.Elements(DType.Float64, DType.Float32)
         select (batch, n, seed, dtype);
 
     [Fact]
-    public void FactorReproducesTheMatrixAndIsLowerTriangular() => Naive.Check(Case, c =>
+    public void FactorReproducesTheMatrixAndIsLowerTriangular() => PropCheck.Run(Case, c =>
     {
-        int n = c.N, count = Dense.Count(c.Batch);
-        var a = Dense.Spd(count, n, new System.Random(c.Seed));
-        using var at = Tensor.FromDoubles(a, new Shape(Dense.With(c.Batch, n, n)), c.DType);
+        int n = c.N, count = MatrixRef.Count(c.Batch);
+        var a = MatrixRef.Spd(count, n, new System.Random(c.Seed));
+        using var at = Tensor.FromDoubles(a, new Shape(MatrixRef.With(c.Batch, n, n)), c.DType);
         using var l = Ops.Cholesky(at, out var info);
         using (info)
         {
@@ -34,15 +34,15 @@ public class CholeskyTests
             // L·Lᵀ, computed as (Lᵀ)ᵀ·Lᵀ with the reference product.
             var lt = new double[n * n];
             for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) lt[j * n + i] = lb[i * n + j];
-            var product = Dense.MatMul(lt, lt, n, n, transposeA: true);
+            var product = MatrixRef.MatMul(lt, lt, n, n, transposeA: true);
             var expected = c.DType == DType.Float32 ? a.AsSpan(b * n * n, n * n).ToArray().Select(v => (double)(float)v).ToArray() : a[(b * n * n)..((b + 1) * n * n)];
-            Assert.True(Dense.RelativeError(expected, product) < Dense.Tolerance(c.DType, n),
-                $"L·Lᵀ differs from A by {Dense.RelativeError(expected, product):E2} (n = {n}, {c.DType.Name()})");
+            Assert.True(MatrixRef.RelativeError(expected, product) < MatrixRef.Tolerance(c.DType, n),
+                $"L·Lᵀ differs from A by {MatrixRef.RelativeError(expected, product):E2} (n = {n}, {c.DType.Name()})");
         }
     });
 
     [Fact]
-    public void NonPositiveDefiniteGivesThePivotAndNoException() => Naive.Check(
+    public void NonPositiveDefiniteGivesThePivotAndNoException() => PropCheck.Run(
         from n in Gen.Elements(2, 3, 5, 8, 17, 33)
         from pivot in Gen.Choose(0, 100)
         from bad in Gen.Choose(0, 3)
@@ -66,7 +66,7 @@ public class CholeskyTests
                 }
                 var lt = new double[n * n];
                 for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) lt[j * n + i] = l0[i * n + j];
-                var m = Dense.MatMul(lt, lt, n, n, transposeA: true);
+                var m = MatrixRef.MatMul(lt, lt, n, n, transposeA: true);
                 if (b == c.bad) m[c.pivot * n + c.pivot] -= l0[c.pivot * n + c.pivot] * l0[c.pivot * n + c.pivot] + 1;
                 m.CopyTo(a, b * n * n);
             }
@@ -91,21 +91,21 @@ public class CholeskyTests
     }
 
     [Fact]
-    public void CholeskySolveSolvesTheSystem() => Naive.Check(
+    public void CholeskySolveSolvesTheSystem() => PropCheck.Run(
         from c in Case
         from k in Gen.Elements(0, 1, 3)
         select (c, k),
         t =>
         {
             var (c, k) = t;
-            int n = c.N, count = Dense.Count(c.Batch);
+            int n = c.N, count = MatrixRef.Count(c.Batch);
             var random = new System.Random(c.Seed);
-            var a = Dense.Spd(count, n, random);
+            var a = MatrixRef.Spd(count, n, random);
             bool vector = k == 0;
             int columns = vector ? 1 : k;
-            var bValues = Dense.Random(count * n * columns, random);
-            using var at = Tensor.FromDoubles(a, new Shape(Dense.With(c.Batch, n, n)), c.DType);
-            using var bt = Tensor.FromDoubles(bValues, new Shape(vector ? Dense.With(c.Batch, n) : Dense.With(c.Batch, n, k)), c.DType);
+            var bValues = MatrixRef.Random(count * n * columns, random);
+            using var at = Tensor.FromDoubles(a, new Shape(MatrixRef.With(c.Batch, n, n)), c.DType);
+            using var bt = Tensor.FromDoubles(bValues, new Shape(vector ? MatrixRef.With(c.Batch, n) : MatrixRef.With(c.Batch, n, k)), c.DType);
             using var l = Ops.Cholesky(at);
             using var x = Ops.CholeskySolve(l, bt);
             Assert.Equal(bt.Shape, x.Shape);
@@ -114,8 +114,8 @@ public class CholeskyTests
             var bUsed = bt.ToDoubleArray();
             for (int b = 0; b < count; b++)
             {
-                var residual = Dense.MatMul(aUsed.AsSpan(b * n * n, n * n), xs.AsSpan(b * n * columns, n * columns), n, columns);
-                Assert.True(Dense.RelativeError(bUsed.AsSpan(b * n * columns, n * columns), residual) < Dense.Tolerance(c.DType, n) * 10);
+                var residual = MatrixRef.MatMul(aUsed.AsSpan(b * n * n, n * n), xs.AsSpan(b * n * columns, n * columns), n, columns);
+                Assert.True(MatrixRef.RelativeError(bUsed.AsSpan(b * n * columns, n * columns), residual) < MatrixRef.Tolerance(c.DType, n) * 10);
             }
         }, maxTest: 40);
 
@@ -123,7 +123,7 @@ public class CholeskyTests
     public void LargeBatchTakesTheParallelPathWithTheSameResults()
     {
         int n = 16, count = 300;
-        var a = Dense.Spd(count, n, new System.Random(5));
+        var a = MatrixRef.Spd(count, n, new System.Random(5));
         using var at = Tensor.FromDoubles(a, new Shape(count, n, n), DType.Float64);
         using var l = Ops.Cholesky(at);
         using var one = Ops.Cholesky(at.Narrow(0, 123, 1));

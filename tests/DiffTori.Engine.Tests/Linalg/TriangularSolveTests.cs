@@ -7,9 +7,9 @@ namespace DiffTori.Engine.Tests;
 public class TriangularSolveTests
 {
     [Fact]
-    public void ResidualIsSmallForEveryFlagCombination() => Naive.Check(
-        from batch in Dense.BatchShape
-        from n in Gen.Elements(Dense.Sizes)
+    public void ResidualIsSmallForEveryFlagCombination() => PropCheck.Run(
+        from batch in MatrixRef.BatchShape
+        from n in Gen.Elements(MatrixRef.Sizes)
         from k in Gen.Elements(0, 1, 2, 5, 17)
         from lower in Gen.Elements(true, false)
         from transpose in Gen.Elements(true, false)
@@ -19,7 +19,7 @@ public class TriangularSolveTests
         select (batch, n, k, lower, transpose, unit, seed, dtype),
         c =>
         {
-            int n = c.n, count = Dense.Count(c.batch);
+            int n = c.n, count = MatrixRef.Count(c.batch);
             bool vector = c.k == 0;
             int columns = vector ? 1 : c.k;
             var random = new System.Random(c.seed);
@@ -41,9 +41,9 @@ public class TriangularSolveTests
                         else if (used) effective[e] = a[e] = (2 * random.NextDouble() - 1) / n;
                         else a[e] = 777;
                     }
-            var bValues = Dense.Random(count * n * columns, random);
-            using var at = Tensor.FromDoubles(a, new Shape(Dense.With(c.batch, n, n)), c.dtype);
-            using var bt = Tensor.FromDoubles(bValues, new Shape(vector ? Dense.With(c.batch, n) : Dense.With(c.batch, n, c.k)), c.dtype);
+            var bValues = MatrixRef.Random(count * n * columns, random);
+            using var at = Tensor.FromDoubles(a, new Shape(MatrixRef.With(c.batch, n, n)), c.dtype);
+            using var bt = Tensor.FromDoubles(bValues, new Shape(vector ? MatrixRef.With(c.batch, n) : MatrixRef.With(c.batch, n, c.k)), c.dtype);
             using var x = Ops.TriangularSolve(at, bt, c.lower, c.transpose, c.unit);
             Assert.Equal(bt.Shape, x.Shape);
             var xs = x.ToDoubleArray();
@@ -51,9 +51,9 @@ public class TriangularSolveTests
             var aUsed = Tensor.FromDoubles(effective, new Shape(effective.Length), c.dtype).ToDoubleArray();
             for (int b = 0; b < count; b++)
             {
-                var product = Dense.MatMul(aUsed.AsSpan(b * n * n, n * n), xs.AsSpan(b * n * columns, n * columns), n, columns, c.transpose);
-                double err = Dense.RelativeError(bUsed.AsSpan(b * n * columns, n * columns), product);
-                Assert.True(err < Dense.Tolerance(c.dtype, n), $"residual {err:E2} (n = {n}, k = {c.k}, {c.dtype.Name()})");
+                var product = MatrixRef.MatMul(aUsed.AsSpan(b * n * n, n * n), xs.AsSpan(b * n * columns, n * columns), n, columns, c.transpose);
+                double err = MatrixRef.RelativeError(bUsed.AsSpan(b * n * columns, n * columns), product);
+                Assert.True(err < MatrixRef.Tolerance(c.dtype, n), $"residual {err:E2} (n = {n}, k = {c.k}, {c.dtype.Name()})");
             }
         }, maxTest: 80);
 
@@ -65,7 +65,7 @@ public class TriangularSolveTests
         var a = new double[2 * n * n];
         for (int i = 0; i < a.Length; i++) a[i] = (i % (n * n)) % (n + 1) == 0 ? 2 : 0.3 * (2 * random.NextDouble() - 1);
         using var at = Tensor.FromDoubles(a, new Shape(2, 1, n, n), DType.Float64);
-        using var bt = Tensor.FromDoubles(Dense.Random(3 * n * k, random), new Shape(3, n, k), DType.Float64);
+        using var bt = Tensor.FromDoubles(MatrixRef.Random(3 * n * k, random), new Shape(3, n, k), DType.Float64);
         using var x = Ops.TriangularSolve(at, bt, lower: true);
         Assert.Equal(new Shape(2, 3, n, k), x.Shape);
         for (int i = 0; i < 2; i++)

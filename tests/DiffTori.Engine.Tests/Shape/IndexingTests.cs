@@ -17,10 +17,10 @@ public class IndexingTests
     private static Tensor IndexTensor(int[] values, Shape shape) => Tensor.FromArray<int>(values, shape);
 
     [Fact]
-    public void IndexSelectAndIndexAddMatchNaiveLoopsAndAreAdjoint() => Naive.Check(IndexCase, c =>
+    public void IndexSelectAndIndexAddMatchNaiveLoopsAndAreAdjoint() => PropCheck.Run(IndexCase, c =>
     {
         var dims = c.Shape.ToArray();
-        var idx = Naive.Indices(c.K, dims[c.Axis], c.Seed);
+        var idx = IndexMath.Indices(c.K, dims[c.Axis], c.Seed);
         using var x = Gens.Tensor(c.Shape, c.Seed, c.DType);
         using var index = IndexTensor(idx, new Shape(c.K));
         using var y = Ops.IndexSelect(x, c.Axis, index);
@@ -32,9 +32,9 @@ public class IndexingTests
         var ys = y.ToDoubleArray();
         for (int f = 0; f < ys.Length; f++)
         {
-            var at = Naive.Unravel(f, outDims);
+            var at = IndexMath.Unravel(f, outDims);
             at[c.Axis] = idx[at[c.Axis]];
-            Assert.Equal(xs[Naive.Ravel(at, dims)], ys[f]);
+            Assert.Equal(xs[IndexMath.Ravel(at, dims)], ys[f]);
         }
 
         // IndexAdd vs a naive accumulation (duplicate indices add up).
@@ -44,24 +44,24 @@ public class IndexingTests
         var expected = new double[xs.Length];
         for (int f = 0; f < ws.Length; f++)
         {
-            var at = Naive.Unravel(f, outDims);
+            var at = IndexMath.Unravel(f, outDims);
             at[c.Axis] = idx[at[c.Axis]];
-            expected[Naive.Ravel(at, dims)] += ws[f];
+            expected[IndexMath.Ravel(at, dims)] += ws[f];
         }
         Close.Assert(expected, added.ToDoubleArray(), Close.For(c.DType) * 10, "index_add");
 
         // Adjoint: <IndexSelect(x), w> = <x, IndexAdd(w)>.
-        Assert.Equal(Naive.Dot(ys, ws), Naive.Dot(xs, added.ToDoubleArray()), c.DType == DType.Float32 ? 1e-3 : 1e-9);
+        Assert.Equal(IndexMath.Dot(ys, ws), IndexMath.Dot(xs, added.ToDoubleArray()), c.DType == DType.Float32 ? 1e-3 : 1e-9);
     });
 
     [Fact]
-    public void GatherAndScatterAddMatchNaiveLoopsAndAreAdjoint() => Naive.Check(IndexCase, c =>
+    public void GatherAndScatterAddMatchNaiveLoopsAndAreAdjoint() => PropCheck.Run(IndexCase, c =>
     {
         var dims = c.Shape.ToArray();
         var indexDims = (int[])dims.Clone();
         indexDims[c.Axis] = c.K;
         var indexShape = new Shape(indexDims);
-        var idx = Naive.Indices(indexShape.Length, dims[c.Axis], c.Seed);
+        var idx = IndexMath.Indices(indexShape.Length, dims[c.Axis], c.Seed);
         using var x = Gens.Tensor(c.Shape, c.Seed, c.DType);
         using var index = IndexTensor(idx, indexShape);
         using var y = Ops.Gather(x, c.Axis, index);
@@ -71,9 +71,9 @@ public class IndexingTests
         var ys = y.ToDoubleArray();
         for (int f = 0; f < ys.Length; f++)
         {
-            var at = Naive.Unravel(f, indexDims);
+            var at = IndexMath.Unravel(f, indexDims);
             at[c.Axis] = idx[f];
-            Assert.Equal(xs[Naive.Ravel(at, dims)], ys[f]);
+            Assert.Equal(xs[IndexMath.Ravel(at, dims)], ys[f]);
         }
 
         using var w = Gens.Tensor(indexShape, c.Seed + 1, c.DType);
@@ -82,14 +82,14 @@ public class IndexingTests
         var expected = new double[xs.Length];
         for (int f = 0; f < ws.Length; f++)
         {
-            var at = Naive.Unravel(f, indexDims);
+            var at = IndexMath.Unravel(f, indexDims);
             at[c.Axis] = idx[f];
-            expected[Naive.Ravel(at, dims)] += ws[f];
+            expected[IndexMath.Ravel(at, dims)] += ws[f];
         }
         Close.Assert(expected, scattered.ToDoubleArray(), Close.For(c.DType) * 10, "scatter_add");
 
         // Adjoint: <Gather(x), w> = <x, ScatterAdd(w)>.
-        Assert.Equal(Naive.Dot(ys, ws), Naive.Dot(xs, scattered.ToDoubleArray()), c.DType == DType.Float32 ? 1e-3 : 1e-9);
+        Assert.Equal(IndexMath.Dot(ys, ws), IndexMath.Dot(xs, scattered.ToDoubleArray()), c.DType == DType.Float32 ? 1e-3 : 1e-9);
     });
 
     [Fact]
@@ -108,7 +108,7 @@ public class IndexingTests
         // outer·k·inner above the parallel threshold: compare with the naive loop.
         var shape = new Shape(600, 7, 40);
         using var x = Gens.Tensor(shape, 3);
-        var idx = Naive.Indices(600 * 5 * 40, 7, 4);
+        var idx = IndexMath.Indices(600 * 5 * 40, 7, 4);
         using var index = Tensor.FromArray<int>(idx, new Shape(600, 5, 40));
         using var y = Ops.Gather(x, 1, index);
         var xs = x.ToDoubleArray();

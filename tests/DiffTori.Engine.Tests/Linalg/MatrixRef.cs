@@ -5,7 +5,7 @@ using FsCheck.Fluent;
 namespace DiffTori.Engine.Tests;
 
 /// <summary>Reference dense matrix helpers (row-major double[] per matrix) and generators for the linalg tests.</summary>
-internal static class Dense
+internal static class MatrixRef
 {
     /// <summary>The trajectory optimizer's sizes plus awkward ones.</summary>
     public static readonly int[] Sizes = [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 33, 64];

@@ -1,16 +1,10 @@
 using DiffTori.Engine;
-using FsCheck;
-using FsCheck.Fluent;
 
 namespace DiffTori.Engine.Tests;
 
 /// <summary>Index arithmetic done the slow, obvious way, as the reference for data-movement tests.</summary>
-internal static class Naive
+internal static class IndexMath
 {
-    /// <summary>Run a property for a modest number of cases and throw on the first failure.</summary>
-    public static void Check<T>(Gen<T> gen, Action<T> property, int maxTest = 50) =>
-        FsCheck.Check.One(Config.QuickThrowOnFailure.WithMaxTest(maxTest), Prop.ForAll(gen.ToArbitrary(), property));
-
     public static int[] Unravel(int flat, int[] dims)
     {
         var index = new int[dims.Length];
