@@ -52,14 +52,35 @@ public class GraphLifetimeTests
     }
 
     [Fact]
-    public void CallerHeldGradIsNotChangedByLaterAccumulation()
+    public void GradsAccumulateInPlaceButACallerSetGradIsNeverWritten()
     {
         var w = Leaf([1, 2], 2);
         F.Sum(w * w).Backward();
-        var held = w.Grad!;
+        var first = w.Grad!;
         F.Sum(w * w).Backward();
-        Close([2, 4], held, 0);
+        Assert.Same(first, w.Grad);                 // in place, as PyTorch: no new buffer per step
         Close([4, 8], w.Grad!, 0);
+
+        var mine = Const([10, 20], 2);
+        w.Grad = mine;
+        F.Sum(w * w).Backward();
+        Close([10, 20], mine, 0);                   // the caller's tensor is left alone
+        Close([12, 24], w.Grad!, 0);
+    }
+
+    [Fact]
+    public void ZeroedGradsAreReusedWithoutAllocatingNewBuffers()
+    {
+        var w = Leaf([1, 2, 3], 3);
+        F.Sum(w * w).Backward();
+        var buffer = w.Grad!.Value;
+        for (int i = 0; i < 3; i++)
+        {
+            w.Grad!.Value.CopyFrom(Tensor.Scalar(0, DType.Float64));
+            F.Sum(w * w).Backward();
+        }
+        Assert.Same(buffer, w.Grad!.Value);
+        Close([2, 4, 6], w.Grad!, 0);
     }
 
     [Fact]
