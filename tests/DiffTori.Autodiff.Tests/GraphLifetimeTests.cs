@@ -145,3 +145,33 @@ public class GraphLifetimeTests
         Close([2, 0, -6], x.Grad!, 0);
     }
 }
+
+/// <summary>Deep graphs (unrolled solvers) and float32 data.</summary>
+public class GraphShapeTests
+{
+    [Fact]
+    public void VeryDeepGraphsDoNotOverflowTheStack()
+    {
+        var x = Leaf([0.5], 1);
+        var y = x;
+        for (int i = 0; i < 20_000; i++) y = y * 0.9999 + 0.0001 * x;
+        y.Backward(Const([1], 1));
+        // y = a·y + b·x unrolled n times from y0 = x: dy/dx = aⁿ + b·(1 − aⁿ)/(1 − a) = 1.
+        Close([1], x.Grad!, 1e-9);
+    }
+
+    [Fact]
+    public void Float32GradientsMatchFloat64()
+    {
+        double[] Grad(DType dtype)
+        {
+            var x = new Var(Tensor.FromDoubles([0.3, -0.7, 1.1, 0.2, -0.4, 0.9], new Shape(2, 3), dtype), requiresGrad: true);
+            var w = new Var(Tensor.FromDoubles([0.5, -0.25, 0.75, 1, 0.1, -0.6], new Shape(2, 3), dtype));
+            var loss = F.Mean(F.Mish(F.LayerNorm(x * w, null, null))) + F.Sum(F.Softmax(x, 1) * w);
+            loss.Backward();
+            Assert.Equal(dtype, x.Grad!.DType);
+            return x.Grad!.Value.ToDoubleArray();
+        }
+        Close(Grad(DType.Float64), Grad(DType.Float32), 1e-5);
+    }
+}
