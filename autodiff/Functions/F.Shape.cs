@@ -226,6 +226,6 @@ public static partial class F
     private static Var Materialize(Var v)
     {
         if (Autograd.IsGradEnabled && v.RequiresGrad) return v;
-        return new Var(v.Value.Contiguous());
+        return new Var(v.Value.Contiguous(), null);
     }
 }
