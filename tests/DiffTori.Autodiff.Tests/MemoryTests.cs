@@ -2,7 +2,12 @@ using DiffTori.Engine;
 
 namespace DiffTori.Autodiff.Tests;
 
+/// <summary>Memory measurements read process-wide counters, so they run alone, after the parallel tests.</summary>
+[CollectionDefinition("Memory", DisableParallelization = true)]
+public class MemoryCollection;
+
 /// <summary>The graph and its buffers are released after each backward: memory stays flat over 10,000 steps.</summary>
+[Collection("Memory")]
 public class MemoryTests
 {
     [Fact]
