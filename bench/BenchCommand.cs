@@ -8,6 +8,7 @@ public static class BenchCommand
     {
         // Suites register here, one line each.
         ["engine"] = EngineSuite.Run,
+        ["envs"] = EnvsSuite.Run,
         ["autodiff"] = AutodiffSuite.Run,
         ["trajopt"] = TrajOptSuite.Run,
     };

@@ -54,12 +54,7 @@ public sealed partial class CpuBackend
                 UnarySpan.Apply<T>(op, xs.AsSpan(x.Offset, n), ys.AsSpan(y.Offset, n), p0, p1);
                 return;
             }
-            int xo = x.Offset, yo = y.Offset;
-            Parallel.For(0, blocks, k =>
-            {
-                var (start, length) = Partition(n, blocks, k);
-                UnarySpan.Apply<T>(op, xs.AsSpan(xo + start, length), ys.AsSpan(yo + start, length), p0, p1);
-            });
+            UnaryFlatParallel(op, xs, x.Offset, ys, y.Offset, n, blocks, p0, p1);
             return;
         }
         var layout = StridedLayout.Create(y.Shape, y.Strides, y.Offset, x.Strides, x.Offset);
@@ -69,12 +64,26 @@ public sealed partial class CpuBackend
             UnaryRows(op, layout, xs, ys, p0, p1);
             return;
         }
+        UnaryRowsParallel(op, layout, xs, ys, parts, p0, p1);
+    }
+
+    // The parallel branches live in their own methods: a lambda's closure is allocated on entry to the
+    // method that declares it, and the small (inline) calls must not pay for it.
+    private static void UnaryFlatParallel<T>(UnaryOp op, T[] xs, int xo, T[] ys, int yo, int n, int blocks, double p0, double p1)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Parallel.For(0, blocks, k =>
+        {
+            var (start, length) = Partition(n, blocks, k);
+            UnarySpan.Apply<T>(op, xs.AsSpan(xo + start, length), ys.AsSpan(yo + start, length), p0, p1);
+        });
+
+    private static void UnaryRowsParallel<T>(UnaryOp op, StridedLayout layout, T[] xs, T[] ys, int parts, double p0, double p1)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, length) = Partition(layout.OuterExtent, parts, k);
             UnaryRows(op, layout.SliceOuter(start, length), xs, ys, p0, p1);
         });
-    }
 
     private static void UnaryRows<T>(UnaryOp op, in StridedLayout layout, T[] xs, T[] ys, double p0, double p1)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -118,13 +127,7 @@ public sealed partial class CpuBackend
                 BinarySpan.Apply<T>(op, av.AsSpan(ao, aScalar ? 1 : n), bv.AsSpan(bo, bScalar ? 1 : n), yv.AsSpan(yo, n), aScalar, bScalar);
                 return;
             }
-            Parallel.For(0, blocks, k =>
-            {
-                var (start, length) = Partition(n, blocks, k);
-                var sa = aScalar ? av.AsSpan(ao, 1) : av.AsSpan(ao + start, length);
-                var sb = bScalar ? bv.AsSpan(bo, 1) : bv.AsSpan(bo + start, length);
-                BinarySpan.Apply<T>(op, sa, sb, yv.AsSpan(yo + start, length), aScalar, bScalar);
-            });
+            BinaryFlatParallel(op, av, ao, aScalar, bv, bo, bScalar, yv, yo, n, blocks);
             return;
         }
         var layout = StridedLayout.Create(y.Shape, y.Strides, y.Offset,
@@ -135,12 +138,26 @@ public sealed partial class CpuBackend
             BinaryRows(op, layout, av, bv, yv);
             return;
         }
+        BinaryRowsParallel(op, layout, av, bv, yv, parts);
+    }
+
+    private static void BinaryFlatParallel<T>(BinaryOp op, T[] av, int ao, bool aScalar, T[] bv, int bo, bool bScalar, T[] yv, int yo, int n, int blocks)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Parallel.For(0, blocks, k =>
+        {
+            var (start, length) = Partition(n, blocks, k);
+            var sa = aScalar ? av.AsSpan(ao, 1) : av.AsSpan(ao + start, length);
+            var sb = bScalar ? bv.AsSpan(bo, 1) : bv.AsSpan(bo + start, length);
+            BinarySpan.Apply<T>(op, sa, sb, yv.AsSpan(yo + start, length), aScalar, bScalar);
+        });
+
+    private static void BinaryRowsParallel<T>(BinaryOp op, StridedLayout layout, T[] av, T[] bv, T[] yv, int parts)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, length) = Partition(layout.OuterExtent, parts, k);
             BinaryRows(op, layout.SliceOuter(start, length), av, bv, yv);
         });
-    }
 
     private static void BinaryRows<T>(BinaryOp op, in StridedLayout layout, T[] av, T[] bv, T[] yv)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -171,11 +188,14 @@ public sealed partial class CpuBackend
     private static void AddScaledTyped<T>(Tensor target, Tensor source, double scale)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (target.Length == 0) return;
+        T s = T.CreateTruncating(scale);
+        T[] tv = target.CpuArray<T>(), sv = source.CpuArray<T>();
         // Same-shape dense operands: one fused pass (target = source·scale + target).
         if (target.IsContiguous && source.IsContiguous && source.Shape == target.Shape)
         {
-            var t = target.AsSpan<T>();
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.AsSpan<T>(), T.CreateTruncating(scale), t, t);
+            var t = tv.AsSpan(target.Offset, target.Length);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(sv.AsSpan(source.Offset, source.Length), s, t, t);
             return;
         }
         if (scale == 1)
@@ -183,10 +203,26 @@ public sealed partial class CpuBackend
             BinaryTyped<T>(BinaryOp.Add, target, source, target);
             return;
         }
-        // Broadcast source with a scale: scale a (pooled) copy, then the general broadcast add.
-        using var scaled = Tensor.Empty(source.Shape, source.DType, source.Device);
-        UnaryTyped<T>(UnaryOp.Affine, source, scaled, scale, 0);
-        BinaryTyped<T>(BinaryOp.Add, target, scaled, target);
+        // Broadcast source: row by row, fused where the source row is dense, a constant where it is broadcast.
+        // (Accumulation is a small, latency-bound op in optimizers, so this path stays single-threaded.)
+        var layout = StridedLayout.Create(target.Shape, target.Strides, target.Offset, Broadcast.StridesFor(source, target.Shape), source.Offset);
+        var rows = new RowIterator(layout.Shape, layout.S0, layout.Offset0, layout.S1, layout.Offset1);
+        int n = rows.RowLength, st = rows.Inner0, ss = rows.Inner1;
+        while (rows.MoveNext(out int ot, out int os, out _))
+        {
+            if (st == 1 && ss == 1)
+            {
+                var row = tv.AsSpan(ot, n);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(sv.AsSpan(os, n), s, row, row);
+            }
+            else if (st == 1 && ss == 0)
+            {
+                var row = tv.AsSpan(ot, n);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, s * sv[os], row);
+            }
+            else
+                for (int i = 0; i < n; i++) tv[ot + i * st] += s * sv[os + i * ss];
+        }
     }
 
     // ----- where -----
@@ -213,13 +249,16 @@ public sealed partial class CpuBackend
             WhereRows(layout, cv, av, bv, yv, y.Offset);
             return;
         }
-        int perOuter = n / layout.OuterExtent, yo = y.Offset;
+        WhereRowsParallel(layout, cv, av, bv, yv, y.Offset, n / layout.OuterExtent, parts);
+    }
+
+    private static void WhereRowsParallel<T>(StridedLayout layout, T[] cv, T[] av, T[] bv, T[] yv, int yo, int perOuter, int parts)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, length) = Partition(layout.OuterExtent, parts, k);
             WhereRows(layout.SliceOuter(start, length), cv, av, bv, yv, yo + start * perOuter);
         });
-    }
 
     private static void WhereRows<T>(in StridedLayout layout, T[] cv, T[] av, T[] bv, T[] yv, int yOffset)
         where T : unmanaged, IFloatingPointIeee754<T>
