@@ -271,3 +271,61 @@ public class GradientTests
         public int GetHashCode(double v) => 0;
     }
 }
+
+/// <summary>Implicit iLQR gradients on nonlinear dynamics: exact (Lagrangian Hessian) vs finite differences; GN differs.</summary>
+public class NonlinearImplicitTests
+{
+    [Fact]
+    public void ExactHessianImplicitMatchesFiniteDifferencesOnPendulum()
+    {
+        int tested = 0;
+        FsCheck.Fluent.Prop.ForAll(FsCheck.Fluent.Gen.Choose(1, 100000).ToArbitrary(), seed =>
+        {
+            const int B = 2, T = 8;
+            var rng = new Random(seed);
+            // Parameterized pendulum: gravity gain and input gain are parameters, as is x0 (θ, θ̇).
+            var gain = new Var(Tensor.FromDoubles([15 + rng.NextDouble(), 3 + rng.NextDouble()], new Shape(2), DType.Float64), requiresGrad: true);
+            var x0v = new double[B * 2];
+            for (int b = 0; b < B; b++) { x0v[b * 2] = Math.PI * (2 * rng.NextDouble() - 1); x0v[b * 2 + 1] = 2 * rng.NextDouble() - 1; }
+            var x0 = new Var(Tensor.FromDoubles(x0v, new Shape(B, 2), DType.Float64), requiresGrad: true);
+            DynamicsFn f = (x, u) =>
+            {
+                var th = F.Narrow(x, 1, 0, 1); var w = F.Narrow(x, 1, 1, 1);
+                var w1 = w + 0.05 * (F.Narrow(gain, 0, 0, 1) * F.Sin(th) + F.Narrow(gain, 0, 1, 1) * u);
+                return F.Concat([th + 0.05 * w1, w1], 1);
+            };
+            var problem = new TrajProblem(2, 1, T, f,
+                (x, u, t) => F.Sum(1 - F.Cos(F.Narrow(x, 1, 0, 1)), 1) + 0.05 * F.Sum(F.Square(x), 1) + 0.1 * F.Sum(F.Square(u), 1),
+                x => 5.0 * F.Sum(1 - F.Cos(F.Narrow(x, 1, 0, 1)), 1) + F.Sum(F.Square(x), 1));
+            var weights = new Var(Tensor.FromDoubles(Enumerable.Range(0, B * T).Select(i => Math.Sin(i + seed)).ToArray(), new Shape(B, T, 1), DType.Float64));
+            var opts = new IlqrOptions { MaxIterations = 200, GradientTolerance = 1e-11, CostTolerance = 0 };
+            var u0 = Tensor.Zeros(new Shape(B, T, 1), DType.Float64);
+            var sol = Ilqr.Solve(problem, x0.Value, u0, opts);
+            if (!sol.AllConverged) return true; // a saddle or a flat start: not the case under test
+            tested++;
+            F.Sum(IlqrImplicit.Attach(problem, x0, sol) * weights).Backward();
+            var gGain = gain.Grad!.Value.ToDoubleArray();
+            var gX0 = x0.Grad!.Value.ToDoubleArray();
+            double Loss()
+            {
+                var s = Ilqr.Solve(problem, x0.Value, sol.U, opts); // warm start: stay on the same local solution
+                return F.Sum(new Var(s.U) * weights).Item();
+            }
+            foreach (var (p, g) in new[] { (gain, gGain), (x0, gX0) })
+            {
+                var span = p.Value.AsSpan<double>();
+                for (int i = 0; i < span.Length; i++)
+                {
+                    double keep = span[i], h = 1e-6;
+                    span[i] = keep + h; double up = Loss();
+                    span[i] = keep - h; double dn = Loss();
+                    span[i] = keep;
+                    double fd = (up - dn) / (2 * h);
+                    Assert.True(Math.Abs(fd - g[i]) <= 1e-4 * (1 + Math.Abs(fd)), $"seed {seed}: {p.Shape} entry {i}: implicit {g[i]}, finite difference {fd}");
+                }
+            }
+            return true;
+        }).Check(FsCheck.Config.QuickThrowOnFailure.WithMaxTest(5));
+        Assert.True(tested >= 3, $"only {tested} of 5 random problems converged");
+    }
+}
