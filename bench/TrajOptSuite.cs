@@ -10,6 +10,7 @@ namespace DiffTori.Bench;
 /// <summary>
 /// Trajectory optimization against PyTorch (bench/torch/trajopt.py, 2 threads):
 /// - iLQR on the pendulum swing-up (T = 20, 10 iterations, closed-form derivatives, float64) at batch 1/64/256,
+///   and on the cart-pole (dynamics Jacobians by one replicated autodiff pass, closed-form quadratic cost),
 ///   and the implicit backward of its solution (LQR on the active set, Gauss–Newton model as in torch) into x0;
 /// - DiffTORI's planning step at TD-MPC shapes (latent 50, action 6, H = 5, MLPs 512 wide, ELU, float32):
 ///   LM on r = −G + 1000 for 100 iterations, backward through the last 5, then −Q(z, a*₀) backward into all
@@ -37,6 +38,22 @@ public static class TrajOptSuite
             {
                 x0v.Grad = null;
                 F.Sum(IlqrImplicit.Attach(problem, x0v, sol, exactHessian: false) * w).Backward(); // GN model, as the torch script
+            }));
+        }
+
+        foreach (int b in new[] { 1, 64, 256 })
+        {
+            var problem = CartPole.Problem(T);
+            var x0 = CartPoleStarts(b);
+            var u0 = Tensor.Zeros(new Shape(b, T, 1), DType.Float64);
+            workloads.Add(new($"ilqr cartpole b{b} T20 10it", () => Ilqr.Solve(problem, x0, u0, fixedIters)));
+            var sol = Ilqr.Solve(problem, x0, u0, fixedIters);
+            var x0v = new Var(x0, requiresGrad: true);
+            var w = new Var(Tensor.Full(new Shape(b, T, 1), 1.0, DType.Float64));
+            workloads.Add(new($"implicit bwd cartpole b{b} T20", () =>
+            {
+                x0v.Grad = null;
+                F.Sum(IlqrImplicit.Attach(problem, x0v, sol, exactHessian: false) * w).Backward();
             }));
         }
 
@@ -78,6 +95,14 @@ public static class TrajOptSuite
             x[i * 3] = Math.Cos(th); x[i * 3 + 1] = Math.Sin(th); x[i * 3 + 2] = 2 * rng.NextDouble() - 1;
         }
         return Tensor.FromDoubles(x, new Shape(b, 3), DType.Float64);
+    }
+
+    private static Tensor CartPoleStarts(int b)
+    {
+        var rng = new Random(4);
+        var x = new double[b * 4];
+        for (int i = 0; i < x.Length; i++) x[i] = 0.6 * (2 * rng.NextDouble() - 1);
+        return Tensor.FromDoubles(x, new Shape(b, 4), DType.Float64);
     }
 
     private static Tensor RandomTensor(in Shape s, int seed)

@@ -54,12 +54,13 @@ def terminal(x):
     return WT * ((1 - x[:, 0]) + WV * x[:, 2] ** 2)
 
 
-def rollout(x0, U):
+def rollout(x0, U, mdl=None):
+    st, sg, tm = (step, stage, terminal) if mdl is None else (mdl["step"], mdl["stage"], mdl["terminal"])
     xs = [x0]
     for t in range(T):
-        xs.append(step(xs[-1], U[:, t]))
+        xs.append(st(xs[-1], U[:, t]))
     X = torch.stack(xs, 1)
-    cost = sum(stage(X[:, t], U[:, t]) for t in range(T)) + terminal(X[:, T])
+    cost = sum(sg(X[:, t], U[:, t]) for t in range(T)) + tm(X[:, T])
     return X, cost
 
 
@@ -72,14 +73,16 @@ def cost_derivs(X, U):
     return lx, lxx, lu, luu
 
 
-def ilqr(x0, U, mu=1e-6):
-    X, J = rollout(x0, U)
+def ilqr(x0, U, mu=1e-6, mdl=None):
+    mdl = mdl or PENDULUM
+    n, lo, hi = mdl["n"], mdl["lo"], mdl["hi"]
+    X, J = rollout(x0, U, mdl)
     B = x0.shape[0]
     I = torch.eye(1, dtype=x0.dtype)
     for _ in range(ITERS):
-        A, Bm = step_jac(X[:, :T].reshape(-1, 3), U.reshape(-1, 1))
-        A = A.view(B, T, 3, 3); Bm = Bm.view(B, T, 3, 1)
-        lx, lxx, lu, luu = cost_derivs(X, U)
+        A, Bm = mdl["jac"](X[:, :T].reshape(-1, n), U.reshape(-1, 1))
+        A = A.view(B, T, n, n); Bm = Bm.view(B, T, n, 1)
+        lx, lxx, lu, luu = mdl["derivs"](X, U)
         Vx, Vxx = lx[:, T], lxx[:, T]
         ks, Ks = [None] * T, [None] * T
         for t in reversed(range(T)):
@@ -99,25 +102,27 @@ def ilqr(x0, U, mu=1e-6):
         xs, us = [x0], []
         for t in range(T):
             du = ks[t] + Ks[t] @ (xs[-1] - X[:, t]).unsqueeze(-1)
-            u = (U[:, t] + du.squeeze(-1)).clamp(-2, 2)
+            u = (U[:, t] + du.squeeze(-1)).clamp(lo, hi)
             us.append(u)
-            xs.append(step(xs[-1], u))
+            xs.append(mdl["step"](xs[-1], u))
         Xn, Un = torch.stack(xs, 1), torch.stack(us, 1)
-        Jn = sum(stage(Xn[:, t], Un[:, t]) for t in range(T)) + terminal(Xn[:, T])
+        Jn = sum(mdl["stage"](Xn[:, t], Un[:, t]) for t in range(T)) + mdl["terminal"](Xn[:, T])
         better = (Jn < J)
         X = torch.where(better.view(-1, 1, 1), Xn, X); U = torch.where(better.view(-1, 1, 1), Un, U); J = torch.where(better, Jn, J)
     return X, U
 
 
-def implicit_bwd(x0v, X, U):
+def implicit_bwd(x0v, X, U, mdl=None):
+    mdl = mdl or PENDULUM
+    n = mdl["n"]
     B = x0v.shape[0]
     Uleaf = U.clone().requires_grad_(True)
-    _, cost = rollout(x0v, Uleaf)
+    _, cost = rollout(x0v, Uleaf, mdl)
     g, = torch.autograd.grad(cost.sum(), Uleaf, create_graph=True)
     with torch.no_grad():
-        A, Bm = step_jac(X[:, :T].reshape(-1, 3), U.reshape(-1, 1))
-        A = A.view(B, T, 3, 3); Bm = Bm.view(B, T, 3, 1)
-        lx, lxx, lu, luu = cost_derivs(X, U)
+        A, Bm = mdl["jac"](X[:, :T].reshape(-1, n), U.reshape(-1, 1))
+        A = A.view(B, T, n, n); Bm = Bm.view(B, T, n, 1)
+        lx, lxx, lu, luu = mdl["derivs"](X, U)
         Vxx = lxx[:, T]
         Ps, Ks, Quxs = [None] * T, [None] * T, [None] * T
         for t in reversed(range(T)):
@@ -148,6 +153,54 @@ def implicit_bwd(x0v, X, U):
     out.sum().backward()
 
 
+PENDULUM = dict(n=3, lo=-2.0, hi=2.0, step=step, jac=step_jac, derivs=cost_derivs, stage=stage, terminal=terminal)
+
+# ----- cart-pole: autodiff Jacobians by one replicated reverse pass (as ours), closed-form quadratic cost -----
+MC, MP, LP, G, CDT = 1.0, 0.1, 0.5, 9.8, 0.05
+QW = torch.tensor([1.0, 0.1, 1.0, 0.1], dtype=torch.float64)
+CR, CT = 0.01, 10.0
+
+
+def cp_step(x, u):
+    pos, vel, th, w = x[:, 0], x[:, 1], x[:, 2], x[:, 3]
+    s, c = th.sin(), th.cos()
+    temp = (u[:, 0] + MP * LP * w ** 2 * s) / (MC + MP)
+    th_acc = (G * s - c * temp) / (LP * (4.0 / 3.0 - MP / (MC + MP) * c ** 2))
+    x_acc = temp - MP * LP / (MC + MP) * th_acc * c
+    return torch.stack([pos + CDT * vel, vel + CDT * x_acc, th + CDT * w, w + CDT * th_acc], 1)
+
+
+def cp_jac(x, u):
+    R, n = x.shape[0], 4
+    xr = x.unsqueeze(0).expand(n, R, n).reshape(n * R, n).clone().requires_grad_(True)
+    ur = u.unsqueeze(0).expand(n, R, 1).reshape(n * R, 1).clone().requires_grad_(True)
+    with torch.enable_grad():
+        y = cp_step(xr, ur)
+        seed = torch.eye(n, dtype=x.dtype).unsqueeze(1).expand(n, R, n).reshape(n * R, n)
+        gx, gu = torch.autograd.grad(y, [xr, ur], seed)
+    return gx.view(n, R, n).permute(1, 0, 2), gu.view(n, R, 1).permute(1, 0, 2)
+
+
+def cp_stage(x, u):
+    return 0.5 * (x ** 2 * QW).sum(1) + CR * u[:, 0] ** 2
+
+
+def cp_terminal(x):
+    return 0.5 * CT * (x ** 2 * QW).sum(1)
+
+
+def cp_derivs(X, U):
+    B = X.shape[0]
+    w = torch.cat([QW.expand(T, 4), CT * QW.unsqueeze(0)], 0)  # [T+1, 4]
+    lx = X * w
+    lxx = torch.diag_embed(w).expand(B, T + 1, 4, 4)
+    lu = 2 * CR * U
+    luu = torch.full((B, T, 1, 1), 2 * CR, dtype=X.dtype)
+    return lx, lxx, lu, luu
+
+
+CARTPOLE = dict(n=4, lo=-10.0, hi=10.0, step=cp_step, jac=cp_jac, derivs=cp_derivs, stage=cp_stage, terminal=cp_terminal)
+
 workloads = {}
 for b in (1, 64, 256):
     x0 = starts(b)
@@ -156,6 +209,15 @@ for b in (1, 64, 256):
     Xs, Us = ilqr(x0, U0)
     x0v = x0.clone().requires_grad_(True)
     workloads[f"implicit bwd pendulum b{b} T20"] = (lambda x0v=x0v, Xs=Xs, Us=Us: implicit_bwd(x0v, Xs, Us))
+
+for b in (1, 64, 256):
+    g = torch.Generator().manual_seed(4)
+    x0 = 0.6 * (2 * torch.rand(b, 4, generator=g, dtype=torch.float64) - 1)
+    U0 = torch.zeros(b, T, 1, dtype=torch.float64)
+    workloads[f"ilqr cartpole b{b} T20 10it"] = (lambda x0=x0, U0=U0: ilqr(x0, U0, mdl=CARTPOLE))
+    Xs, Us = ilqr(x0, U0, mdl=CARTPOLE)
+    x0v = x0.clone().requires_grad_(True)
+    workloads[f"implicit bwd cartpole b{b} T20"] = (lambda x0v=x0v, Xs=Xs, Us=Us: implicit_bwd(x0v, Xs, Us, mdl=CARTPOLE))
 
 # ----- DiffTORI planning step at TD-MPC shapes (float32) -----
 torch.manual_seed(1)
