@@ -60,6 +60,7 @@ public static class Ilqr
         var status = new SolveStatus[B];
         for (int b = 0; b < B; b++)
             status[b] = new SolveStatus(state.Converged[b], state.Iterations[b], state.Cost[b], state.GradNorm[b], state.Reg[b]);
+        state.Workspace.Dispose();
         var uT = Tensor.FromDoubles(state.U, new Shape(B, T, m), x0.DType, x0.Device);
         var xT = Tensor.FromDoubles(state.X, new Shape(B, T + 1, n), x0.DType, x0.Device);
         return new IlqrResult(uT, xT, status, state.U, state.X);
