@@ -63,7 +63,12 @@ public static class LevenbergMarquardt
         Var u = o.Gradient == GradientMode.Unrolled ? uInit : uInit.Detach();
         int rDim = ResidualDim(residual, u);
         using (Autograd.NoGrad())
-            for (int i = 0; i < recordFrom; i++) u = Iterate(residual, u, lambda, o, record: false, st, rDim);
+            for (int i = 0; i < recordFrom; i++)
+            {
+                // Unrecorded iterations return every temporary buffer to the pool; only the new u survives.
+                using var scope = Autograd.Scope();
+                u = scope.Keep(Iterate(residual, u, lambda, o, record: false, st, rDim));
+            }
         if (recordFrom < o.Iterations)
         {
             using (Autograd.EnableGrad())
