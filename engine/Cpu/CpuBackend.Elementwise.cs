@@ -1,9 +1,266 @@
+using System.Numerics;
+
 namespace DiffTori.Engine;
 
-// PLACEHOLDER: replaced by the helper that owns this file.
+/// <summary>
+/// Elementwise kernels. Dense operands of one shape run as one flat span (split across cores when
+/// large); everything else is first simplified by <see cref="StridedLayout"/> and then walked row by
+/// row: unit-stride rows and stride-0 (broadcast scalar) rows call the span kernels directly, other
+/// rows are gathered into stack chunks first.
+/// </summary>
 public sealed partial class CpuBackend
 {
-    public void Unary(UnaryOp op, Tensor x, Tensor y, double p0, double p1) => throw new NotImplementedException();
-    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y) => throw new NotImplementedException();
-    public void Where(Tensor condition, Tensor a, Tensor b, Tensor y) => throw new NotImplementedException();
+    /// <summary>Elements per gather/scatter chunk for strided rows.</summary>
+    private const int GatherChunk = 256;
+
+    public void Unary(UnaryOp op, Tensor x, Tensor y, double p0, double p1)
+    {
+        if (y.DType == DType.Float32) UnaryTyped<float>(op, x, y, p0, p1);
+        else UnaryTyped<double>(op, x, y, p0, p1);
+    }
+
+    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
+    {
+        if (y.DType == DType.Float32) BinaryTyped<float>(op, a, b, y);
+        else BinaryTyped<double>(op, a, b, y);
+    }
+
+    public void Where(Tensor condition, Tensor a, Tensor b, Tensor y)
+    {
+        if (y.DType == DType.Float32) WhereTyped<float>(condition, a, b, y);
+        else WhereTyped<double>(condition, a, b, y);
+    }
+
+    /// <summary>target += scale·source (source broadcast to target). A CPU fast path for Ops.AddInPlace.</summary>
+    internal static void AddScaled(Tensor target, Tensor source, double scale)
+    {
+        if (target.DType == DType.Float32) AddScaledTyped<float>(target, source, scale);
+        else AddScaledTyped<double>(target, source, scale);
+    }
+
+    // ----- unary -----
+
+    private static void UnaryTyped<T>(UnaryOp op, Tensor x, Tensor y, double p0, double p1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = y.Length;
+        if (n == 0) return;
+        T[] xs = x.CpuArray<T>(), ys = y.CpuArray<T>();
+        if (x.IsContiguous && y.IsContiguous)
+        {
+            int blocks = Parallelism.Blocks(n, n / 1024);
+            if (blocks == 1)
+            {
+                UnarySpan.Apply<T>(op, xs.AsSpan(x.Offset, n), ys.AsSpan(y.Offset, n), p0, p1);
+                return;
+            }
+            int xo = x.Offset, yo = y.Offset;
+            Parallel.For(0, blocks, k =>
+            {
+                var (start, length) = Partition(n, blocks, k);
+                UnarySpan.Apply<T>(op, xs.AsSpan(xo + start, length), ys.AsSpan(yo + start, length), p0, p1);
+            });
+            return;
+        }
+        var layout = StridedLayout.Create(y.Shape, y.Strides, y.Offset, x.Strides, x.Offset);
+        int parts = Parallelism.Blocks(n, layout.OuterExtent);
+        if (parts == 1)
+        {
+            UnaryRows(op, layout, xs, ys, p0, p1);
+            return;
+        }
+        Parallel.For(0, parts, k =>
+        {
+            var (start, length) = Partition(layout.OuterExtent, parts, k);
+            UnaryRows(op, layout.SliceOuter(start, length), xs, ys, p0, p1);
+        });
+    }
+
+    private static void UnaryRows<T>(UnaryOp op, in StridedLayout layout, T[] xs, T[] ys, double p0, double p1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> bx = stackalloc T[GatherChunk], by = stackalloc T[GatherChunk];
+        var rows = new RowIterator(layout.Shape, layout.S0, layout.Offset0, layout.S1, layout.Offset1, layout.S2, layout.Offset2);
+        int n = rows.RowLength, sy = rows.Inner0, sx = rows.Inner1;
+        while (rows.MoveNext(out int oy, out int ox, out _))
+        {
+            if (sy == 1 && sx == 1)
+            {
+                UnarySpan.Apply<T>(op, xs.AsSpan(ox, n), ys.AsSpan(oy, n), p0, p1);
+                continue;
+            }
+            for (int start = 0; start < n; start += GatherChunk)
+            {
+                int len = Math.Min(GatherChunk, n - start);
+                Gather(xs, ox + start * sx, sx, bx[..len]);
+                UnarySpan.Apply<T>(op, bx[..len], by[..len], p0, p1);
+                Scatter(by[..len], ys, oy + start * sy, sy);
+            }
+        }
+    }
+
+    // ----- binary -----
+
+    private static void BinaryTyped<T>(BinaryOp op, Tensor a, Tensor b, Tensor y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = y.Length;
+        if (n == 0) return;
+        T[] av = a.CpuArray<T>(), bv = b.CpuArray<T>(), yv = y.CpuArray<T>();
+        if (y.IsContiguous && a.IsContiguous && b.IsContiguous && (a.Length == n || a.Length == 1) && (b.Length == n || b.Length == 1))
+        {
+            // Same shape, or one side a single value: one flat span.
+            bool aScalar = a.Length == 1 && n > 1, bScalar = b.Length == 1 && n > 1;
+            int ao = a.Offset, bo = b.Offset, yo = y.Offset;
+            int blocks = Parallelism.Blocks(n, n / 1024);
+            if (blocks == 1)
+            {
+                BinarySpan.Apply<T>(op, av.AsSpan(ao, aScalar ? 1 : n), bv.AsSpan(bo, bScalar ? 1 : n), yv.AsSpan(yo, n), aScalar, bScalar);
+                return;
+            }
+            Parallel.For(0, blocks, k =>
+            {
+                var (start, length) = Partition(n, blocks, k);
+                var sa = aScalar ? av.AsSpan(ao, 1) : av.AsSpan(ao + start, length);
+                var sb = bScalar ? bv.AsSpan(bo, 1) : bv.AsSpan(bo + start, length);
+                BinarySpan.Apply<T>(op, sa, sb, yv.AsSpan(yo + start, length), aScalar, bScalar);
+            });
+            return;
+        }
+        var layout = StridedLayout.Create(y.Shape, y.Strides, y.Offset,
+            Broadcast.StridesFor(a, y.Shape), a.Offset, Broadcast.StridesFor(b, y.Shape), b.Offset);
+        int parts = Parallelism.Blocks(n, layout.OuterExtent);
+        if (parts == 1)
+        {
+            BinaryRows(op, layout, av, bv, yv);
+            return;
+        }
+        Parallel.For(0, parts, k =>
+        {
+            var (start, length) = Partition(layout.OuterExtent, parts, k);
+            BinaryRows(op, layout.SliceOuter(start, length), av, bv, yv);
+        });
+    }
+
+    private static void BinaryRows<T>(BinaryOp op, in StridedLayout layout, T[] av, T[] bv, T[] yv)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> ba = stackalloc T[GatherChunk], bb = stackalloc T[GatherChunk], by = stackalloc T[GatherChunk];
+        var rows = new RowIterator(layout.Shape, layout.S0, layout.Offset0, layout.S1, layout.Offset1, layout.S2, layout.Offset2);
+        int n = rows.RowLength, sy = rows.Inner0, sa = rows.Inner1, sb = rows.Inner2;
+        bool aScalar = sa == 0 && n > 1, bScalar = sb == 0 && n > 1;
+        bool direct = sy == 1 && (sa == 1 || aScalar) && (sb == 1 || bScalar);
+        while (rows.MoveNext(out int oy, out int oa, out int ob))
+        {
+            if (direct)
+            {
+                BinarySpan.Apply<T>(op, av.AsSpan(oa, aScalar ? 1 : n), bv.AsSpan(ob, bScalar ? 1 : n), yv.AsSpan(oy, n), aScalar, bScalar);
+                continue;
+            }
+            for (int start = 0; start < n; start += GatherChunk)
+            {
+                int len = Math.Min(GatherChunk, n - start);
+                Gather(av, oa + start * sa, sa, ba[..len]);
+                Gather(bv, ob + start * sb, sb, bb[..len]);
+                BinarySpan.Apply<T>(op, ba[..len], bb[..len], by[..len], false, false);
+                Scatter(by[..len], yv, oy + start * sy, sy);
+            }
+        }
+    }
+
+    private static void AddScaledTyped<T>(Tensor target, Tensor source, double scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Same-shape dense operands: one fused pass (target = source·scale + target).
+        if (target.IsContiguous && source.IsContiguous && source.Shape == target.Shape)
+        {
+            var t = target.AsSpan<T>();
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.AsSpan<T>(), T.CreateTruncating(scale), t, t);
+            return;
+        }
+        if (scale == 1)
+        {
+            BinaryTyped<T>(BinaryOp.Add, target, source, target);
+            return;
+        }
+        // Broadcast source with a scale: scale a (pooled) copy, then the general broadcast add.
+        using var scaled = Tensor.Empty(source.Shape, source.DType, source.Device);
+        UnaryTyped<T>(UnaryOp.Affine, source, scaled, scale, 0);
+        BinaryTyped<T>(BinaryOp.Add, target, scaled, target);
+    }
+
+    // ----- where -----
+
+    private static void WhereTyped<T>(Tensor condition, Tensor a, Tensor b, Tensor y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = y.Length;
+        if (n == 0) return;
+        if (!y.IsContiguous)
+        {
+            using var dense = Tensor.Empty(y.Shape, y.DType, y.Device);
+            WhereTyped<T>(condition, a, b, dense);
+            y.Device.Backend.Copy(dense, y);
+            return;
+        }
+        T[] cv = condition.CpuArray<T>(), av = a.CpuArray<T>(), bv = b.CpuArray<T>(), yv = y.CpuArray<T>();
+        // y is dense, so the rows of the (coalesced) layout of the inputs are consecutive runs of y.
+        var layout = StridedLayout.Create(y.Shape, Broadcast.StridesFor(condition, y.Shape), condition.Offset,
+            Broadcast.StridesFor(a, y.Shape), a.Offset, Broadcast.StridesFor(b, y.Shape), b.Offset);
+        int parts = Parallelism.Blocks(n, layout.OuterExtent);
+        if (parts == 1)
+        {
+            WhereRows(layout, cv, av, bv, yv, y.Offset);
+            return;
+        }
+        int perOuter = n / layout.OuterExtent, yo = y.Offset;
+        Parallel.For(0, parts, k =>
+        {
+            var (start, length) = Partition(layout.OuterExtent, parts, k);
+            WhereRows(layout.SliceOuter(start, length), cv, av, bv, yv, yo + start * perOuter);
+        });
+    }
+
+    private static void WhereRows<T>(in StridedLayout layout, T[] cv, T[] av, T[] bv, T[] yv, int yOffset)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rows = new RowIterator(layout.Shape, layout.S0, layout.Offset0, layout.S1, layout.Offset1, layout.S2, layout.Offset2);
+        int n = rows.RowLength, sc = rows.Inner0, sa = rows.Inner1, sb = rows.Inner2;
+        int oy = yOffset;
+        while (rows.MoveNext(out int oc, out int oa, out int ob))
+        {
+            if (sc == 1 && sa == 1 && sb == 1)
+                Simd.Where<T>(cv.AsSpan(oc, n), av.AsSpan(oa, n), bv.AsSpan(ob, n), yv.AsSpan(oy, n));
+            else
+                for (int i = 0; i < n; i++)
+                    yv[oy + i] = cv[oc + i * sc] != T.Zero ? av[oa + i * sa] : bv[ob + i * sb];
+            oy += n;
+        }
+    }
+
+    // ----- helpers -----
+
+    /// <summary>Block k of n items split into 'blocks' near-equal parts (boundaries on multiples of 64 when possible).</summary>
+    internal static (int Start, int Length) Partition(int n, int blocks, int k)
+    {
+        long start = (long)n * k / blocks, end = (long)n * (k + 1) / blocks;
+        if (n >= 64 * blocks)
+        {
+            start = start / 64 * 64;
+            end = k == blocks - 1 ? n : end / 64 * 64;
+        }
+        return ((int)start, (int)(end - start));
+    }
+
+    private static void Gather<T>(T[] source, int offset, int stride, Span<T> destination)
+    {
+        if (stride == 1) { source.AsSpan(offset, destination.Length).CopyTo(destination); return; }
+        for (int i = 0; i < destination.Length; i++) destination[i] = source[offset + i * stride];
+    }
+
+    private static void Scatter<T>(ReadOnlySpan<T> source, T[] destination, int offset, int stride)
+    {
+        if (stride == 1) { source.CopyTo(destination.AsSpan(offset, source.Length)); return; }
+        for (int i = 0; i < source.Length; i++) destination[offset + i * stride] = source[i];
+    }
 }

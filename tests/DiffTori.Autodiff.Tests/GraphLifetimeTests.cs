@@ -1,0 +1,126 @@
+using DiffTori.Engine;
+using static DiffTori.Autodiff.Tests.TestData;
+
+namespace DiffTori.Autodiff.Tests;
+
+/// <summary>No-grad scopes, retained and released graphs, accumulation, detach, hooks, error messages.</summary>
+public class GraphLifetimeTests
+{
+    [Fact]
+    public void NoGradRecordsNothingAndScopesNest()
+    {
+        var x = Leaf([1, 2], 2);
+        Assert.True(Autograd.IsGradEnabled);
+        using (Autograd.NoGrad())
+        {
+            var y = F.Exp(x) * x;
+            Assert.Null(y.Node);
+            Assert.False(y.RequiresGrad);
+            using (Autograd.NoGrad()) Assert.False(Autograd.IsGradEnabled);
+            Assert.False(Autograd.IsGradEnabled);
+            using (Autograd.EnableGrad()) Assert.NotNull((x * 2).Node);
+        }
+        Assert.True(Autograd.IsGradEnabled);
+        Assert.NotNull((x * 2).Node);
+    }
+
+    [Fact]
+    public void BackwardReleasesTheGraphUnlessRetained()
+    {
+        var x = Leaf([0.5, 1.5], 2);
+        var h = F.LayerNorm(F.Reshape(x, 1, 2), null, null);
+        var loss = F.Sum(F.Square(h) * F.Exp(x));
+        loss.Backward(retainGraph: true);
+        var first = x.Grad!.Value.ToDoubleArray();
+        loss.Backward(); // second pass allowed, gradients accumulate
+        Close(first.Select(v => 2 * v).ToArray(), x.Grad!, 1e-14);
+        Assert.True(loss.Node!.IsReleased);
+        Assert.Null(h.Node!.Saved0); // mean/rstd buffers went back to the pool
+        var e = Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        Assert.Contains("retainGraph", e.Message);
+    }
+
+    [Fact]
+    public void GradientsAccumulateAcrossPassesUntilCleared()
+    {
+        var w = Leaf([1, -2], 2);
+        for (int i = 0; i < 3; i++) F.Sum(w * w).Backward();
+        Close([6, -12], w.Grad!, 0);
+        w.Grad = null;
+        F.Sum(w * 3).Backward();
+        Close([3, 3], w.Grad!, 0);
+    }
+
+    [Fact]
+    public void CallerHeldGradIsNotChangedByLaterAccumulation()
+    {
+        var w = Leaf([1, 2], 2);
+        F.Sum(w * w).Backward();
+        var held = w.Grad!;
+        F.Sum(w * w).Backward();
+        Close([2, 4], held, 0);
+        Close([4, 8], w.Grad!, 0);
+    }
+
+    [Fact]
+    public void SharedGradientsDoNotAlias()
+    {
+        // a + b hands the same incoming gradient to both leaves; scaling one in place must not touch the other.
+        var a = Leaf([1, 2, 3], 3);
+        var b = Leaf([4, 5, 6], 1, 3);
+        F.Sum(a + b).Backward();
+        using (var scaled = Ops.Mul(a.Grad!.Value, 10)) a.Grad!.Value.CopyFrom(scaled);
+        Close([1, 1, 1], b.Grad!, 0);
+    }
+
+    [Fact]
+    public void DetachStopsTheGradient()
+    {
+        var x = Leaf([2], 1);
+        var y = x * x.Detach();
+        y.Backward();
+        Close([2], x.Grad!, 0);
+    }
+
+    [Fact]
+    public void HooksScaleClipAndCanBeRemoved()
+    {
+        var x = Leaf([1, 2], 2);
+        using (x.ScaleGrad(0.5)) F.Sum(F.Square(x)).Backward();
+        Close([1, 2], x.Grad!, 0);
+        x.Grad = null;
+        F.Sum(F.Square(x)).Backward(); // hook removed
+        Close([2, 4], x.Grad!, 0);
+
+        x.Grad = null;
+        var h = x * 3;
+        using (h.ClipGradValue(0.5)) F.Sum(F.Square(h)).Backward(); // dL/dh = 2h = [6, 12] clipped to 0.5
+        Close([1.5, 1.5], x.Grad!, 0);
+
+        x.Grad = null;
+        using (x.ClipGradNorm(1)) F.Sum(x * Const([3, 4], 2)).Backward();
+        Close([0.6, 0.8], x.Grad!, 1e-12);
+    }
+
+    [Fact]
+    public void ClearErrors()
+    {
+        var c = Const([1, 2], 2);
+        var e = Assert.Throws<InvalidOperationException>(() => F.Sum(c).Backward());
+        Assert.Contains("does not require a gradient", e.Message);
+        var x = Leaf([1, 2], 2);
+        var y = x * 2;
+        Assert.Throws<InvalidOperationException>(() => y.RequiresGrad = false);
+        Assert.Throws<TensorShapeException>(() => y.Backward(Const([1, 2, 3], 3)));
+        var f = Assert.Throws<TensorShapeException>(() => F.Cholesky(x));
+        Assert.Contains("F.Cholesky", f.Message);
+    }
+
+    [Fact]
+    public void NonScalarOutputsTakeAnExplicitSeed()
+    {
+        var x = Leaf([1, 2, 3], 3);
+        (x * x).Backward(Const([1, 0, -1], 3));
+        Close([2, 0, -6], x.Grad!, 0);
+    }
+}
