@@ -9,6 +9,7 @@ public static class BenchCommand
         // Suites register here, one line each.
         ["engine"] = EngineSuite.Run,
         ["envs"] = EnvsSuite.Run,
+        ["autodiff"] = AutodiffSuite.Run,
     };
 
     public static int Run(string[] args)

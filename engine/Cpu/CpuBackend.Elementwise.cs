@@ -54,12 +54,7 @@ public sealed partial class CpuBackend
                 UnarySpan.Apply<T>(op, xs.AsSpan(x.Offset, n), ys.AsSpan(y.Offset, n), p0, p1);
                 return;
             }
-            int xo = x.Offset, yo = y.Offset;
-            Parallel.For(0, blocks, k =>
-            {
-                var (start, length) = Partition(n, blocks, k);
-                UnarySpan.Apply<T>(op, xs.AsSpan(xo + start, length), ys.AsSpan(yo + start, length), p0, p1);
-            });
+            UnaryFlatParallel(op, xs, x.Offset, ys, y.Offset, n, blocks, p0, p1);
             return;
         }
         var layout = StridedLayout.Create(y.Shape, y.Strides, y.Offset, x.Strides, x.Offset);
@@ -69,12 +64,26 @@ public sealed partial class CpuBackend
             UnaryRows(op, layout, xs, ys, p0, p1);
             return;
         }
+        UnaryRowsParallel(op, layout, xs, ys, parts, p0, p1);
+    }
+
+    // The parallel branches live in their own methods: a lambda's closure is allocated on entry to the
+    // method that declares it, and the small (inline) calls must not pay for it.
+    private static void UnaryFlatParallel<T>(UnaryOp op, T[] xs, int xo, T[] ys, int yo, int n, int blocks, double p0, double p1)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Parallel.For(0, blocks, k =>
+        {
+            var (start, length) = Partition(n, blocks, k);
+            UnarySpan.Apply<T>(op, xs.AsSpan(xo + start, length), ys.AsSpan(yo + start, length), p0, p1);
+        });
+
+    private static void UnaryRowsParallel<T>(UnaryOp op, StridedLayout layout, T[] xs, T[] ys, int parts, double p0, double p1)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, length) = Partition(layout.OuterExtent, parts, k);
             UnaryRows(op, layout.SliceOuter(start, length), xs, ys, p0, p1);
         });
-    }
 
     private static void UnaryRows<T>(UnaryOp op, in StridedLayout layout, T[] xs, T[] ys, double p0, double p1)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -118,13 +127,7 @@ public sealed partial class CpuBackend
                 BinarySpan.Apply<T>(op, av.AsSpan(ao, aScalar ? 1 : n), bv.AsSpan(bo, bScalar ? 1 : n), yv.AsSpan(yo, n), aScalar, bScalar);
                 return;
             }
-            Parallel.For(0, blocks, k =>
-            {
-                var (start, length) = Partition(n, blocks, k);
-                var sa = aScalar ? av.AsSpan(ao, 1) : av.AsSpan(ao + start, length);
-                var sb = bScalar ? bv.AsSpan(bo, 1) : bv.AsSpan(bo + start, length);
-                BinarySpan.Apply<T>(op, sa, sb, yv.AsSpan(yo + start, length), aScalar, bScalar);
-            });
+            BinaryFlatParallel(op, av, ao, aScalar, bv, bo, bScalar, yv, yo, n, blocks);
             return;
         }
         var layout = StridedLayout.Create(y.Shape, y.Strides, y.Offset,
@@ -135,12 +138,26 @@ public sealed partial class CpuBackend
             BinaryRows(op, layout, av, bv, yv);
             return;
         }
+        BinaryRowsParallel(op, layout, av, bv, yv, parts);
+    }
+
+    private static void BinaryFlatParallel<T>(BinaryOp op, T[] av, int ao, bool aScalar, T[] bv, int bo, bool bScalar, T[] yv, int yo, int n, int blocks)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Parallel.For(0, blocks, k =>
+        {
+            var (start, length) = Partition(n, blocks, k);
+            var sa = aScalar ? av.AsSpan(ao, 1) : av.AsSpan(ao + start, length);
+            var sb = bScalar ? bv.AsSpan(bo, 1) : bv.AsSpan(bo + start, length);
+            BinarySpan.Apply<T>(op, sa, sb, yv.AsSpan(yo + start, length), aScalar, bScalar);
+        });
+
+    private static void BinaryRowsParallel<T>(BinaryOp op, StridedLayout layout, T[] av, T[] bv, T[] yv, int parts)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, length) = Partition(layout.OuterExtent, parts, k);
             BinaryRows(op, layout.SliceOuter(start, length), av, bv, yv);
         });
-    }
 
     private static void BinaryRows<T>(BinaryOp op, in StridedLayout layout, T[] av, T[] bv, T[] yv)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -213,13 +230,16 @@ public sealed partial class CpuBackend
             WhereRows(layout, cv, av, bv, yv, y.Offset);
             return;
         }
-        int perOuter = n / layout.OuterExtent, yo = y.Offset;
+        WhereRowsParallel(layout, cv, av, bv, yv, y.Offset, n / layout.OuterExtent, parts);
+    }
+
+    private static void WhereRowsParallel<T>(StridedLayout layout, T[] cv, T[] av, T[] bv, T[] yv, int yo, int perOuter, int parts)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, length) = Partition(layout.OuterExtent, parts, k);
             WhereRows(layout.SliceOuter(start, length), cv, av, bv, yv, yo + start * perOuter);
         });
-    }
 
     private static void WhereRows<T>(in StridedLayout layout, T[] cv, T[] av, T[] bv, T[] yv, int yOffset)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -46,12 +46,18 @@ public sealed partial class CpuBackend
             ReduceUnits(op, xs.AsSpan(xo, length), ys.AsSpan(arg ? 0 : yo), yi.AsSpan(arg ? yo : 0), n, inner, 0, units, correction);
             return;
         }
+        ReduceParallel(op, xs, xo, length, ys, yi, arg ? 0 : yo, arg ? yo : 0, n, inner, units, parts, correction);
+    }
+
+    // Parallel branches in their own methods, so that only they allocate a closure.
+    private static void ReduceParallel<T>(ReduceOp op, T[] xs, int xo, int length, T[] ys, int[] yi, int yo, int yio,
+        int n, int inner, int units, int parts, double correction)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, count) = Partition(units, parts, k);
-            ReduceUnits(op, xs.AsSpan(xo, length), ys.AsSpan(arg ? 0 : yo), yi.AsSpan(arg ? yo : 0), n, inner, start, count, correction);
+            ReduceUnits(op, xs.AsSpan(xo, length), ys.AsSpan(yo), yi.AsSpan(yio), n, inner, start, count, correction);
         });
-    }
 
     private static void ReduceUnits<T>(ReduceOp op, ReadOnlySpan<T> x, Span<T> y, Span<int> yi, int n, int inner, int first, int count, double correction)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -83,12 +89,16 @@ public sealed partial class CpuBackend
             SoftmaxUnits(xs.AsSpan(xo, length), ys.AsSpan(yo, length), n, inner, 0, units, log);
             return;
         }
+        SoftmaxParallel(xs, xo, ys, yo, length, n, inner, units, parts, log);
+    }
+
+    private static void SoftmaxParallel<T>(T[] xs, int xo, T[] ys, int yo, int length, int n, int inner, int units, int parts, bool log)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, count) = Partition(units, parts, k);
             SoftmaxUnits(xs.AsSpan(xo, length), ys.AsSpan(yo, length), n, inner, start, count, log);
         });
-    }
 
     private static void SoftmaxUnits<T>(ReadOnlySpan<T> x, Span<T> y, int n, int inner, int first, int count, bool log)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -119,12 +129,16 @@ public sealed partial class CpuBackend
             LayerNormRows(xs, ys, ms, rs, xo, yo, mo, ro, n, e, 0, rows);
             return;
         }
+        LayerNormParallel(xs, ys, ms, rs, xo, yo, mo, ro, n, e, rows, parts);
+    }
+
+    private static void LayerNormParallel<T>(T[] xs, T[] ys, T[] ms, T[] rs, int xo, int yo, int mo, int ro, int n, T eps, int rows, int parts)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         Parallel.For(0, parts, k =>
         {
             var (start, count) = Partition(rows, parts, k);
-            LayerNormRows(xs, ys, ms, rs, xo, yo, mo, ro, n, e, start, count);
+            LayerNormRows(xs, ys, ms, rs, xo, yo, mo, ro, n, eps, start, count);
         });
-    }
 
     private static void LayerNormRows<T>(T[] xs, T[] ys, T[] ms, T[] rs, int xo, int yo, int mo, int ro, int n, T eps, int first, int count)
         where T : unmanaged, IFloatingPointIeee754<T>

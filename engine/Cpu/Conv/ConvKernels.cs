@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace DiffTori.Engine;
@@ -14,6 +15,7 @@ internal static class ConvKernels
     public static int ColLength(in ConvSpec s) => s.C / s.Groups * s.KH * s.KW * s.OH * s.OW;
 
     /// <summary>y[n] = conv(x[n]) for images n in [first, last).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(T[] x, int xOff, T[] w, int wOff, T[] y, int yOff, in ConvSpec s, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -37,6 +39,7 @@ internal static class ConvKernels
     }
 
     /// <summary>dx[n] = convᵀ(dy[n]) for images n in [first, last) (overwrites those images of dx).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InputGrad<T>(T[] dy, int dyOff, T[] w, int wOff, T[] dx, int dxOff, in ConvSpec s, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -61,6 +64,7 @@ internal static class ConvKernels
     }
 
     /// <summary>dw = Σ_n dy[n] · col(x[n])ᵀ (overwrites dw).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGrad<T>(T[] x, int xOff, T[] dy, int dyOff, T[] dw, int dwOff, in ConvSpec s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace DiffTori.Engine;
@@ -10,6 +11,7 @@ namespace DiffTori.Engine;
 internal static class Im2Col
 {
     /// <summary>Fill col [channels·KH·KW, OH·OW] from the image planes starting at x[offset] (channels planes of H×W).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fill<T>(T[] x, int offset, int channels, in ConvSpec s, Span<T> col) where T : unmanaged, INumberBase<T>
     {
         int oh = s.OH, ow = s.OW, plane = s.H * s.W, cols = oh * ow;
@@ -35,6 +37,7 @@ internal static class Im2Col
     }
 
     /// <summary>dx planes at dx[offset] += the adjoint of <see cref="Fill"/> applied to col.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateCol2Im<T>(ReadOnlySpan<T> col, int channels, in ConvSpec s, T[] dx, int offset) where T : unmanaged, INumberBase<T>
     {
         int oh = s.OH, ow = s.OW, plane = s.H * s.W, cols = oh * ow;

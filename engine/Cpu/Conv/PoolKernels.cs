@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace DiffTori.Engine;
@@ -9,6 +10,7 @@ namespace DiffTori.Engine;
 /// </summary>
 internal static class PoolKernels
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Max<T>(T[] x, int xOff, T[] y, int yOff, int[] argmax, int aOff, in PoolSpec s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -45,6 +47,7 @@ internal static class PoolKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxBackward<T>(T[] dy, int dyOff, int[] argmax, int aOff, T[] dx, int dxOff, in PoolSpec s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -55,6 +58,7 @@ internal static class PoolKernels
             dx[dxOff + p * inPlane + argmax[aOff + p * outPlane + k]] += dy[dyOff + p * outPlane + k];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Average<T>(T[] x, int xOff, T[] y, int yOff, in PoolSpec s) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int planes = s.N * s.C, oh = s.OH, ow = s.OW;
@@ -74,6 +78,7 @@ internal static class PoolKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AverageBackward<T>(T[] dy, int dyOff, T[] dx, int dxOff, in PoolSpec s) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int planes = s.N * s.C, oh = s.OH, ow = s.OW;

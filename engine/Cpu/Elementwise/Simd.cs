@@ -188,4 +188,54 @@ internal static class Simd
             Unsafe.Add(ref ry, i) = v - v == T.Zero ? T.Zero : T.One;
         }
     }
+
+    /// <summary>
+    /// y = |x| &lt; threshold ? x·P(x²) : library, with P given by its coefficients from the highest power
+    /// down (Horner). One fused pass: used to patch the small-|x| range of an approximation.
+    /// </summary>
+    public static void OddSeriesBelow<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> library, Span<T> y, T threshold, ReadOnlySpan<T> coefficients)
+        where T : unmanaged, INumber<T>
+    {
+        int n = y.Length, i = 0;
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        ref T rl = ref MemoryMarshal.GetReference(library);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var t = Vector512.Create(threshold);
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref rx, (nuint)i);
+                var v2 = v * v;
+                var p = Vector512.Create(coefficients[0]);
+                for (int k = 1; k < coefficients.Length; k++) p = p * v2 + Vector512.Create(coefficients[k]);
+                var small = Vector512.LessThan(Vector512.Abs(v), t);
+                Vector512.ConditionalSelect(small, v * p, Vector512.LoadUnsafe(ref rl, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var t = Vector256.Create(threshold);
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref rx, (nuint)i);
+                var v2 = v * v;
+                var p = Vector256.Create(coefficients[0]);
+                for (int k = 1; k < coefficients.Length; k++) p = p * v2 + Vector256.Create(coefficients[k]);
+                var small = Vector256.LessThan(Vector256.Abs(v), t);
+                Vector256.ConditionalSelect(small, v * p, Vector256.LoadUnsafe(ref rl, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref rx, i);
+            if (T.Abs(v) < threshold)
+            {
+                T v2 = v * v, p = coefficients[0];
+                for (int k = 1; k < coefficients.Length; k++) p = p * v2 + coefficients[k];
+                Unsafe.Add(ref ry, i) = v * p;
+            }
+            else Unsafe.Add(ref ry, i) = Unsafe.Add(ref rl, i);
+        }
+    }
 }

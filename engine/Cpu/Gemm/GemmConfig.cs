@@ -25,6 +25,9 @@ internal static class GemmConfig
     /// <summary>Columns of B packed per block (a multiple of every NR).</summary>
     public static int NC<T>() => 4096;
 
+    /// <summary>A non-transposed A with at most this many elements (in the rows one thread handles) is read in place, not packed.</summary>
+    public const long DirectALimit = 96 * 1024;
+
     /// <summary>Below this many multiply-adds a product runs on one thread.</summary>
     public const long ParallelThreshold = 96L * 96 * 96;
 

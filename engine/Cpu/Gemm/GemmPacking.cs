@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace DiffTori.Engine;
@@ -12,6 +13,7 @@ internal static class GemmPacking
     /// Rows [i0, i0+mc) × depth [p0, p0+kc) of op(A) into panels of MR rows: panel r holds, for each k,
     /// the MR values of rows i0+r·MR .. +MR (zero past mc).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA<T>(in GemmOperands<T> g, int i0, int mc, int p0, int kc, int mr, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -43,6 +45,7 @@ internal static class GemmPacking
     }
 
     /// <summary>Depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into panels of NR columns (zero past nc).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB<T>(in GemmOperands<T> g, int p0, int kc, int j0, int nc, int nr, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -83,6 +83,50 @@ internal static class MicroKernel
         Store(c70, ref c, beta, mode); Store(c71, ref Unsafe.Add(ref c, w), beta, mode);
     }
 
+    /// <summary>
+    /// Like <see cref="Kernel8x2V512"/> but reads A in place from 8 rows of a row-major matrix (row stride lda)
+    /// instead of a packed panel: used when A is small enough to stay in cache, so packing it would only cost time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel8x2V512Direct<T>(int kc, ref T a, nint lda, ref T b, ref T c, int ldc, T beta, int mode) where T : unmanaged
+    {
+        int w = Vector512<T>.Count;
+        nint o1 = lda, o2 = 2 * lda, o3 = 3 * lda, o4 = 4 * lda, o5 = 5 * lda, o6 = 6 * lda, o7 = 7 * lda;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref b);
+            var b1 = Vector512.LoadUnsafe(ref b, (nuint)w);
+            var ar = Vector512.Create(a);
+            c00 = Fma(ar, b0, c00); c01 = Fma(ar, b1, c01);
+            ar = Vector512.Create(Unsafe.Add(ref a, o1));
+            c10 = Fma(ar, b0, c10); c11 = Fma(ar, b1, c11);
+            ar = Vector512.Create(Unsafe.Add(ref a, o2));
+            c20 = Fma(ar, b0, c20); c21 = Fma(ar, b1, c21);
+            ar = Vector512.Create(Unsafe.Add(ref a, o3));
+            c30 = Fma(ar, b0, c30); c31 = Fma(ar, b1, c31);
+            ar = Vector512.Create(Unsafe.Add(ref a, o4));
+            c40 = Fma(ar, b0, c40); c41 = Fma(ar, b1, c41);
+            ar = Vector512.Create(Unsafe.Add(ref a, o5));
+            c50 = Fma(ar, b0, c50); c51 = Fma(ar, b1, c51);
+            ar = Vector512.Create(Unsafe.Add(ref a, o6));
+            c60 = Fma(ar, b0, c60); c61 = Fma(ar, b1, c61);
+            ar = Vector512.Create(Unsafe.Add(ref a, o7));
+            c70 = Fma(ar, b0, c70); c71 = Fma(ar, b1, c71);
+            a = ref Unsafe.Add(ref a, 1);
+            b = ref Unsafe.Add(ref b, 2 * w);
+        }
+        Store(c00, ref c, beta, mode); Store(c01, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
+        Store(c10, ref c, beta, mode); Store(c11, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
+        Store(c20, ref c, beta, mode); Store(c21, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
+        Store(c30, ref c, beta, mode); Store(c31, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
+        Store(c40, ref c, beta, mode); Store(c41, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
+        Store(c50, ref c, beta, mode); Store(c51, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
+        Store(c60, ref c, beta, mode); Store(c61, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
+        Store(c70, ref c, beta, mode); Store(c71, ref Unsafe.Add(ref c, w), beta, mode);
+    }
+
     /// <summary>6 rows × 2 Vector256 columns (12 accumulators fit the 16 AVX2 registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Kernel6x2V256<T>(int kc, ref T a, ref T b, ref T c, int ldc, T beta, int mode) where T : unmanaged

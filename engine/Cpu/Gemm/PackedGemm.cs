@@ -12,6 +12,7 @@ namespace DiffTori.Engine;
 internal static class PackedGemm
 {
     /// <summary>C[rows i0..i1, cols j0..j1] = alpha·op(A)·op(B) + beta·C on that rectangle.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<T>(in GemmOperands<T> g, int i0, int i1, int j0, int j1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -21,6 +22,9 @@ internal static class PackedGemm
         var packedB = GemmScratch<T>.PackedB(kcAll * RoundUp(Math.Min(ncMax, j1 - j0), nr));
         var packedA = GemmScratch<T>.PackedA(kcAll * RoundUp(Math.Min(mcMax, i1 - i0), mr));
         var tile = GemmScratch<T>.Tile(mr * nr);
+        // A small non-transposed A (alpha = 1) is read in place: it stays in cache, and packing it would cost
+        // as much as the product itself at sizes like 64×64×64.
+        bool directA = GemmConfig.UseVector512 && !g.TransA && g.Alpha == T.One && (long)(i1 - i0) * g.K <= GemmConfig.DirectALimit;
 
         for (int jc = j0; jc < j1; jc += ncMax)
         {
@@ -33,15 +37,29 @@ internal static class PackedGemm
                 for (int ic = i0; ic < i1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
-                    GemmPacking.PackA(g, ic, mc, pc, kc, mr, packedA);
-                    Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, beta);
+                    if (directA)
+                    {
+                        // Whole row tiles in place; only a cut-off last tile of rows is packed.
+                        int full = mc / mr * mr;
+                        if (full < mc) GemmPacking.PackA(g, ic + full, mc - full, pc, kc, mr, packedA);
+                        Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, full, beta);
+                    }
+                    else
+                    {
+                        GemmPacking.PackA(g, ic, mc, pc, kc, mr, packedA);
+                        Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, 0, beta);
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Sweep one packed mc×kc block of A against one packed kc×nc block of B.</summary>
-    private static void Macro<T>(in GemmOperands<T> g, T[] packedA, T[] packedB, T[] tile, int ic, int mc, int jc, int nc, int kc, T beta)
+    /// <summary>
+    /// Sweep one mc×kc block of A against one packed kc×nc block of B. The first directRows rows of the
+    /// block are read in place from A; the rest come from packedA (which then starts at row directRows).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Macro<T>(in GemmOperands<T> g, T[] packedA, T[] packedB, T[] tile, int ic, int mc, int jc, int nc, int kc, int pc, int directRows, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = GemmConfig.MR, nr = GemmConfig.NR<T>();
@@ -59,8 +77,20 @@ internal static class PackedGemm
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int rows = Math.Min(mr, mc - ir);
-                ref T a = ref Unsafe.Add(ref a0, ir * kc);
                 int cIndex = g.OffsetC + (ic + ir) * ldc + jc + jr;
+                if (ir < directRows)
+                {
+                    ref T ad = ref g.A[g.OffsetA + (ic + ir) * g.K + pc];
+                    if (cols == nr)
+                        MicroKernel.Kernel8x2V512Direct(kc, ref ad, g.K, ref b, ref Unsafe.Add(ref c0, cIndex), ldc, beta, mode);
+                    else
+                    {
+                        MicroKernel.Kernel8x2V512Direct(kc, ref ad, g.K, ref b, ref t0, nr, T.Zero, 0);
+                        MergeEdge(g.C, cIndex, ldc, tile, nr, rows, cols, beta, mode);
+                    }
+                    continue;
+                }
+                ref T a = ref Unsafe.Add(ref a0, (ir - directRows) * kc);
                 if (rows == mr && cols == nr)
                 {
                     ref T c = ref Unsafe.Add(ref c0, cIndex);
@@ -77,6 +107,7 @@ internal static class PackedGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeEdge<T>(T[] c, int cIndex, int ldc, T[] tile, int nr, int rows, int cols, T beta, int mode)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -17,6 +17,7 @@ internal static class SmallGemm
     public static bool Applies(int m, int n, bool transA, bool transB) =>
         (m <= GemmConfig.SmallExtent && !(transA && transB)) || n <= GemmConfig.SmallExtent;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (g.M <= GemmConfig.SmallExtent && !(g.TransA && g.TransB))
@@ -29,6 +30,7 @@ internal static class SmallGemm
     }
 
     /// <summary>C row i = beta·C_i + Σ_p (alpha·a_ip)·B_p, B not transposed (its rows are contiguous).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewRowsByRowUpdates<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < g.M; i++)
@@ -47,6 +49,7 @@ internal static class SmallGemm
     }
 
     /// <summary>C_ij = alpha·⟨A_i, B_j⟩ + beta·C_ij, with A rows and B (N×K) rows contiguous.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewRowsByDots<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < g.M; i++)
@@ -58,6 +61,7 @@ internal static class SmallGemm
     }
 
     /// <summary>C_ij = alpha·⟨A_i, column j of op(B)⟩ + beta·C_ij, A not transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewColumnsByDots<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var column = GemmScratch<T>.Vector(g.K);
@@ -77,6 +81,7 @@ internal static class SmallGemm
     }
 
     /// <summary>Column j of C = Σ_p b_pj·A_p with A stored K×M (its rows are columns of op(A)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewColumnsByRowUpdates<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var sum = GemmScratch<T>.Vector(g.M).AsSpan(0, g.M);
@@ -96,6 +101,7 @@ internal static class SmallGemm
     private static void Write<T>(ref T c, T value, T beta) where T : unmanaged, IFloatingPointIeee754<T> =>
         c = beta == T.Zero ? value : value + beta * c;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleOrClear<T>(Span<T> row, T beta) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (beta == T.Zero) row.Clear();
@@ -103,6 +109,7 @@ internal static class SmallGemm
     }
 
     /// <summary>dst += s0·r0 + s1·r1 + s2·r2 + s3·r3 where r_k = rows[k·stride ..] (length dst.Length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddRows4<T>(Span<T> dst, ReadOnlySpan<T> rows, int stride, T s0, T s1, T s2, T s3)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

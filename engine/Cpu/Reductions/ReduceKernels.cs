@@ -25,12 +25,24 @@ internal static class ReduceKernels
             case ReduceOp.Mean: y[o] = TensorPrimitives.Sum(row) / T.CreateTruncating(n); break;
             case ReduceOp.Max: y[o] = TensorPrimitives.Max(row); break;
             case ReduceOp.Min: y[o] = TensorPrimitives.Min(row); break;
-            case ReduceOp.ArgMax: yi[o] = TensorPrimitives.IndexOfMax(row); break;
-            case ReduceOp.ArgMin: yi[o] = TensorPrimitives.IndexOfMin(row); break;
+            case ReduceOp.ArgMax: yi[o] = FirstIndexOf(row, TensorPrimitives.Max(row)); break;
+            case ReduceOp.ArgMin: yi[o] = FirstIndexOf(row, TensorPrimitives.Min(row)); break;
             case ReduceOp.LogSumExp: y[o] = RowLogSumExp(row); break;
             case ReduceOp.Var: y[o] = RowVariance(row, correction); break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown reduction");
         }
+    }
+
+    /// <summary>
+    /// First index holding the extreme value (found by a SIMD Max/Min pass); NaN, which Max/Min propagate,
+    /// matches the first NaN. TensorPrimitives.IndexOfMax does not promise the first of equal maxima.
+    /// </summary>
+    private static int FirstIndexOf<T>(ReadOnlySpan<T> row, T extreme) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool nan = T.IsNaN(extreme);
+        for (int i = 0; i < row.Length; i++)
+            if (nan ? T.IsNaN(row[i]) : row[i] == extreme) return i;
+        return 0;
     }
 
     /// <summary>m + log Σ exp(x − m) with m the row maximum (0 when it is ±∞, which then gives ±∞ exactly).</summary>
