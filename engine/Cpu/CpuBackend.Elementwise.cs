@@ -188,11 +188,14 @@ public sealed partial class CpuBackend
     private static void AddScaledTyped<T>(Tensor target, Tensor source, double scale)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (target.Length == 0) return;
+        T s = T.CreateTruncating(scale);
+        T[] tv = target.CpuArray<T>(), sv = source.CpuArray<T>();
         // Same-shape dense operands: one fused pass (target = source·scale + target).
         if (target.IsContiguous && source.IsContiguous && source.Shape == target.Shape)
         {
-            var t = target.AsSpan<T>();
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.AsSpan<T>(), T.CreateTruncating(scale), t, t);
+            var t = tv.AsSpan(target.Offset, target.Length);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(sv.AsSpan(source.Offset, source.Length), s, t, t);
             return;
         }
         if (scale == 1)
@@ -200,10 +203,26 @@ public sealed partial class CpuBackend
             BinaryTyped<T>(BinaryOp.Add, target, source, target);
             return;
         }
-        // Broadcast source with a scale: scale a (pooled) copy, then the general broadcast add.
-        using var scaled = Tensor.Empty(source.Shape, source.DType, source.Device);
-        UnaryTyped<T>(UnaryOp.Affine, source, scaled, scale, 0);
-        BinaryTyped<T>(BinaryOp.Add, target, scaled, target);
+        // Broadcast source: row by row, fused where the source row is dense, a constant where it is broadcast.
+        // (Accumulation is a small, latency-bound op in optimizers, so this path stays single-threaded.)
+        var layout = StridedLayout.Create(target.Shape, target.Strides, target.Offset, Broadcast.StridesFor(source, target.Shape), source.Offset);
+        var rows = new RowIterator(layout.Shape, layout.S0, layout.Offset0, layout.S1, layout.Offset1);
+        int n = rows.RowLength, st = rows.Inner0, ss = rows.Inner1;
+        while (rows.MoveNext(out int ot, out int os, out _))
+        {
+            if (st == 1 && ss == 1)
+            {
+                var row = tv.AsSpan(ot, n);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(sv.AsSpan(os, n), s, row, row);
+            }
+            else if (st == 1 && ss == 0)
+            {
+                var row = tv.AsSpan(ot, n);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, s * sv[os], row);
+            }
+            else
+                for (int i = 0; i < n; i++) tv[ot + i * st] += s * sv[os + i * ss];
+        }
     }
 
     // ----- where -----

@@ -22,9 +22,9 @@ public sealed partial class CpuBackend(Device device) : IBackend
     {
         switch (destination.DType)
         {
-            case DType.Float32: Fill(destination, (float)value); break;
+            case DType.Float32: Fill<float>(destination, (float)value); break;
             case DType.Float64: Fill<double>(destination, value); break;
-            default: Fill(destination, checked((int)value)); break;
+            default: Fill<int>(destination, checked((int)value)); break;
         }
     }
 

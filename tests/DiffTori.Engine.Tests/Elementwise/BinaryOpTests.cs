@@ -30,15 +30,15 @@ public class BinaryOpTests
         }
         if (IsComparison(op) || op is BinaryOp.Max or BinaryOp.Min)
         {
-            Props.Quantize(a);
-            Props.Quantize(b);
+            ElemProps.Quantize(a);
+            ElemProps.Quantize(b);
         }
         return (a, b);
     }
 
     /// <summary>A dense tensor, or the same values behind a transposed or sliced view.</summary>
     private static Tensor Make(Shape shape, double[] values, DType dtype, int layout) =>
-        layout == 0 ? Tensor.FromDoubles(values, shape, dtype) : Naive.Strided(shape, values, dtype, layout == 2);
+        layout == 0 ? Tensor.FromDoubles(values, shape, dtype) : ElemRef.Strided(shape, values, dtype, layout == 2);
 
     [Theory]
     [MemberData(nameof(AllOps))]
@@ -49,7 +49,7 @@ public class BinaryOpTests
                   from layoutA in Gen.Choose(0, 2)
                   from layoutB in Gen.Choose(0, 2)
                   select (pair.A, pair.B, seed, layoutA, layoutB);
-        Props.Check(gen, c =>
+        ElemProps.Check(gen, c =>
         {
             var (va, vb) = Values(op, c.A, c.B, c.seed);
             using var a = Make(c.A, va, dtype, c.layoutA);
@@ -57,7 +57,7 @@ public class BinaryOpTests
             var shape = Broadcast.Shapes("test", c.A, c.B);
             using var y = Ops.Binary(op, a, b);
             Assert.Equal(shape, y.Shape);
-            var expected = Naive.Binary(op, a.ToDoubleArray(), c.A, b.ToDoubleArray(), c.B, shape);
+            var expected = ElemRef.Binary(op, a.ToDoubleArray(), c.A, b.ToDoubleArray(), c.B, shape);
             Close.Assert(expected, y.ToDoubleArray(), Close.For(dtype), $"{op} {c.A} {c.B} layouts {c.layoutA}/{c.layoutB}");
         }, 25);
     }
@@ -79,8 +79,8 @@ public class BinaryOpTests
                 using var z = Ops.Binary(op, other, a);
                 var ya = a.ToDoubleArray();
                 var yb = other.ToDoubleArray();
-                Close.Assert(Naive.Binary(op, ya, m, yb, other.Shape, m), y.ToDoubleArray(), 2e-6, $"{op} a,{what}");
-                Close.Assert(Naive.Binary(op, yb, other.Shape, ya, m, m), z.ToDoubleArray(), 2e-6, $"{op} {what},a");
+                Close.Assert(ElemRef.Binary(op, ya, m, yb, other.Shape, m), y.ToDoubleArray(), 2e-6, $"{op} a,{what}");
+                Close.Assert(ElemRef.Binary(op, yb, other.Shape, ya, m, m), z.ToDoubleArray(), 2e-6, $"{op} {what},a");
             }
         }
     }
@@ -95,9 +95,9 @@ public class BinaryOpTests
         using var at = a.Transpose(0, 1);
         using var b2 = Gens.Tensor(new Shape(300, 400), 6);
         using var z = Ops.Mul(at, b2);
-        Close.Assert(Naive.Binary(BinaryOp.Add, a.ToDoubleArray(), m, bias.ToDoubleArray(), bias.Shape, m), y.ToDoubleArray(), 1e-12);
+        Close.Assert(ElemRef.Binary(BinaryOp.Add, a.ToDoubleArray(), m, bias.ToDoubleArray(), bias.Shape, m), y.ToDoubleArray(), 1e-12);
         var ztShape = new Shape(300, 400);
-        Close.Assert(Naive.Binary(BinaryOp.Mul, at.ToDoubleArray(), ztShape, b2.ToDoubleArray(), ztShape, ztShape), z.ToDoubleArray(), 1e-12);
+        Close.Assert(ElemRef.Binary(BinaryOp.Mul, at.ToDoubleArray(), ztShape, b2.ToDoubleArray(), ztShape, ztShape), z.ToDoubleArray(), 1e-12);
     }
 
     [Fact]
@@ -129,12 +129,12 @@ public class BinaryOpTests
                   from dtype in Gen.Elements(DType.Float32, DType.Float64)
                   from strided in Gen.Elements(false, true)
                   select (pair.A, pair.B, condFrom, seed, dtype, strided);
-        Props.Check(gen, c =>
+        ElemProps.Check(gen, c =>
         {
             var condShape = c.condFrom == 0 ? c.A : c.condFrom == 1 ? c.B : Shape.Scalar;
             var vc = Gens.Data(condShape, c.seed).Select(v => v < -0.7 ? 0.0 : v < 0.5 ? -2 : 1).ToArray();
             using var cond = Tensor.FromDoubles(vc, condShape, c.dtype);
-            using var a = c.strided ? Naive.Strided(c.A, Gens.Data(c.A, c.seed + 1), c.dtype, true) : Gens.Tensor(c.A, c.seed + 1, c.dtype);
+            using var a = c.strided ? ElemRef.Strided(c.A, Gens.Data(c.A, c.seed + 1), c.dtype, true) : Gens.Tensor(c.A, c.seed + 1, c.dtype);
             using var b = Gens.Tensor(c.B, c.seed + 2, c.dtype);
             using var y = Ops.Where(cond, a, b);
             var shape = Broadcast.Shapes("test", condShape, c.A, c.B);
@@ -143,9 +143,9 @@ public class BinaryOpTests
             var expected = new double[shape.Length];
             for (int i = 0; i < expected.Length; i++)
             {
-                var index = Naive.Unravel(i, shape);
-                expected[i] = ca[Naive.BroadcastIndex(index, condShape)] != 0
-                    ? aa[Naive.BroadcastIndex(index, c.A)] : ba[Naive.BroadcastIndex(index, c.B)];
+                var index = ElemRef.Unravel(i, shape);
+                expected[i] = ca[ElemRef.BroadcastIndex(index, condShape)] != 0
+                    ? aa[ElemRef.BroadcastIndex(index, c.A)] : ba[ElemRef.BroadcastIndex(index, c.B)];
             }
             Assert.Equal(expected, y.ToDoubleArray());
         }, 40);
@@ -186,7 +186,7 @@ public class BinaryOpTests
                   from seed in Gens.Seed
                   from scale in Gen.Elements(1.0, -0.5, 3.0)
                   select (pair.A, pair.B, seed, scale);
-        Props.Check(gen, c =>
+        ElemProps.Check(gen, c =>
         {
             var full = Broadcast.Shapes("test", c.A, c.B);
             using var target = Gens.Tensor(full, c.seed);
@@ -196,7 +196,7 @@ public class BinaryOpTests
             Ops.AddInPlace(target, source, c.scale);
             var expected = new double[before.Length];
             for (int i = 0; i < expected.Length; i++)
-                expected[i] = before[i] + c.scale * src[Naive.BroadcastIndex(Naive.Unravel(i, full), c.B)];
+                expected[i] = before[i] + c.scale * src[ElemRef.BroadcastIndex(ElemRef.Unravel(i, full), c.B)];
             Close.Assert(expected, target.ToDoubleArray(), 1e-12);
         }, 30);
     }

@@ -70,6 +70,7 @@ public class ElementwiseContractTests
             Ops.Sigmoid(a, y);
             Ops.AddInPlace(y, b, 0.5);
             Ops.AddInPlace(y, bias);
+            Ops.AddInPlace(y, bias, -0.25);
         }
 
         for (int i = 0; i < 5; i++) Work();

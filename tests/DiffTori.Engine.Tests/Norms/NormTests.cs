@@ -37,11 +37,11 @@ public class NormTests
                   from affine in Gen.Choose(0, 3)
                   from strided in Gen.Elements(false, true)
                   select (shape, axes: Math.Min(axesChoice, shape.Rank), seed, dtype, affine, strided);
-        Props.Check(gen, c =>
+        ElemProps.Check(gen, c =>
         {
             const double eps = 1e-5;
             var values = Gens.Data(c.shape, c.seed, -3, 5);
-            using var x = c.strided ? Naive.Strided(c.shape, values, c.dtype, false) : Tensor.FromDoubles(values, c.shape, c.dtype);
+            using var x = c.strided ? ElemRef.Strided(c.shape, values, c.dtype, false) : Tensor.FromDoubles(values, c.shape, c.dtype);
             var dims = c.shape.ToArray();
             var normShape = new Shape(dims[^c.axes..]);
             var leadShape = new Shape(dims[..^c.axes]);
@@ -80,7 +80,7 @@ public class NormTests
                   from dtype in Gen.Elements(DType.Float32, DType.Float64)
                   from affine in Gen.Elements(false, true)
                   select (batch, groups, channels: groups * perGroup, spatial, h, w, seed, dtype, affine);
-        Props.Check(gen, c =>
+        ElemProps.Check(gen, c =>
         {
             const double eps = 1e-5;
             int[] dims = c.spatial switch { 0 => [c.batch, c.channels], 1 => [c.batch, c.channels, c.h], _ => [c.batch, c.channels, c.h, c.w] };

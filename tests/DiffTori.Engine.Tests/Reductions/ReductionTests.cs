@@ -56,11 +56,11 @@ public class ReductionTests
     public void EveryReductionOverRandomAxesMatchesNaive(ReduceOp op, DType dtype)
     {
         bool arg = op is ReduceOp.ArgMax or ReduceOp.ArgMin;
-        Props.Check(Cases(arg), c =>
+        ElemProps.Check(Cases(arg), c =>
         {
             var values = Gens.Data(c.Shape, c.Seed);
-            if (arg || op is ReduceOp.Max or ReduceOp.Min) Props.Quantize(values); // ties: the first index must win
-            using var x = c.Layout == 0 ? Tensor.FromDoubles(values, c.Shape, dtype) : Naive.Strided(c.Shape, values, dtype, c.Layout == 2);
+            if (arg || op is ReduceOp.Max or ReduceOp.Min) ElemProps.Quantize(values); // ties: the first index must win
+            using var x = c.Layout == 0 ? Tensor.FromDoubles(values, c.Shape, dtype) : ElemRef.Strided(c.Shape, values, dtype, c.Layout == 2);
             using var y = Call(op, x, c.Axes, c.KeepDims, c.Correction);
 
             var reduced = new bool[c.Shape.Rank];
@@ -71,7 +71,7 @@ public class ReductionTests
             Assert.Equal(new Shape(dims), y.Shape);
             Assert.Equal(arg ? DType.Int32 : dtype, y.DType);
 
-            var expected = Naive.Groups(x.ToDoubleArray(), c.Shape, reduced).Select(g => Naive.Reduce(op, g, c.Correction)).ToArray();
+            var expected = ElemRef.Groups(x.ToDoubleArray(), c.Shape, reduced).Select(g => ElemRef.Reduce(op, g, c.Correction)).ToArray();
             var tolerance = dtype == DType.Float32 ? 1e-4 : 1e-10;
             if (arg) Assert.Equal(expected, y.ToDoubleArray());
             else Close.Assert(expected, y.ToDoubleArray(), tolerance, $"{op} {c.Shape} axes [{string.Join(",", c.Axes)}] keep {c.KeepDims}");
@@ -90,6 +90,22 @@ public class ReductionTests
         Assert.Equal([1, 0, 0, 1], cols.ToDoubleArray());
         Assert.Equal(new Shape(1, 4), colsMin.Shape);
         Assert.Equal([0, 2, 2, 0], colsMin.ToDoubleArray());
+    }
+
+    [Fact]
+    public void NaNIsTheExtremeForArgMaxMaxAndFriends()
+    {
+        double nan = double.NaN;
+        using var x = Tensor.FromDoubles([1, nan, 3, nan, 2, 5, 4, 1], new Shape(2, 4), DType.Float64);
+        using var am = Ops.ArgMax(x, 1);
+        using var an = Ops.ArgMin(x, 1);
+        using var mx = Ops.Max(x, [1]);
+        using var colArg = Ops.ArgMax(x, 0);
+        Assert.Equal([1, 1], am.ToDoubleArray().Take(1).Concat(an.ToDoubleArray().Take(1)).ToArray());
+        Assert.Equal([1, 3], new[] { am.ToDoubleArray()[1], an.ToDoubleArray()[1] });
+        Assert.True(double.IsNaN(mx.ToDoubleArray()[0]));
+        Assert.Equal(5, mx.ToDoubleArray()[1]);
+        Assert.Equal([1, 0, 1, 0], colArg.ToDoubleArray());
     }
 
     [Theory]
@@ -132,7 +148,7 @@ public class ReductionTests
             using var s = Ops.Sum(x, axes);
             var reduced = new bool[3];
             foreach (var a in axes) reduced[a] = true;
-            var expected = Naive.Groups(values, shape, reduced).Select(g => g.Sum()).ToArray();
+            var expected = ElemRef.Groups(values, shape, reduced).Select(g => g.Sum()).ToArray();
             Close.Assert(expected, s.ToDoubleArray(), 1e-10, $"sum over {string.Join(",", axes)}");
         }
     }
@@ -173,7 +189,7 @@ public class ReductionTests
                   from seed in Gens.Seed
                   from dtype in Gen.Elements(DType.Float32, DType.Float64)
                   select (pair.A, pair.B, seed, dtype);
-        Props.Check(gen, c =>
+        ElemProps.Check(gen, c =>
         {
             var full = Broadcast.Shapes("test", c.A, c.B);
             using var x = Gens.Tensor(full, c.seed, c.dtype);
@@ -181,7 +197,7 @@ public class ReductionTests
             Assert.Equal(c.B, y.Shape);
             var xs = x.ToDoubleArray();
             var expected = new double[c.B.Length];
-            for (int i = 0; i < xs.Length; i++) expected[Naive.BroadcastIndex(Naive.Unravel(i, full), c.B)] += xs[i];
+            for (int i = 0; i < xs.Length; i++) expected[ElemRef.BroadcastIndex(ElemRef.Unravel(i, full), c.B)] += xs[i];
             Close.Assert(expected, y.ToDoubleArray(), c.dtype == DType.Float32 ? 1e-4 : 1e-10);
         }, 40);
         using var bad = Tensor.Zeros(new Shape(2, 3));

@@ -17,23 +17,23 @@ public class SoftmaxTests
                   from strided in Gen.Elements(false, true)
                   from log in Gen.Elements(false, true)
                   select (shape, axis: axisChoice % shape.Rank - (negative ? shape.Rank : 0), seed, dtype, strided, log);
-        Props.Check(gen, c =>
+        ElemProps.Check(gen, c =>
         {
             var values = Gens.Data(c.shape, c.seed, -20, 20);
-            using var x = c.strided ? Naive.Strided(c.shape, values, c.dtype, false) : Tensor.FromDoubles(values, c.shape, c.dtype);
+            using var x = c.strided ? ElemRef.Strided(c.shape, values, c.dtype, false) : Tensor.FromDoubles(values, c.shape, c.dtype);
             using var y = c.log ? Ops.LogSoftmax(x, c.axis) : Ops.Softmax(x, c.axis);
             Assert.Equal(c.shape, y.Shape);
             int axis = c.axis < 0 ? c.axis + c.shape.Rank : c.axis;
             var reduced = new bool[c.shape.Rank];
             reduced[axis] = true;
             var xs = x.ToDoubleArray();
-            var lse = Naive.Groups(xs, c.shape, reduced).Select(g => Naive.Reduce(ReduceOp.LogSumExp, g, 0)).ToArray();
+            var lse = ElemRef.Groups(xs, c.shape, reduced).Select(g => ElemRef.Reduce(ReduceOp.LogSumExp, g, 0)).ToArray();
             var expected = new double[xs.Length];
             var sums = new double[lse.Length];
             var got = y.ToDoubleArray();
             for (int i = 0; i < xs.Length; i++)
             {
-                var index = Naive.Unravel(i, c.shape);
+                var index = ElemRef.Unravel(i, c.shape);
                 int g = 0;
                 for (int k = 0; k < c.shape.Rank; k++) if (k != axis) g = g * c.shape[k] + index[k];
                 expected[i] = c.log ? xs[i] - lse[g] : Math.Exp(xs[i] - lse[g]);

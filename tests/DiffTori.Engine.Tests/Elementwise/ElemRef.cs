@@ -3,7 +3,7 @@ using DiffTori.Engine;
 namespace DiffTori.Engine.Tests;
 
 /// <summary>Slow, obviously-correct reference implementations (double loops and Math.*) for the op tests.</summary>
-public static class Naive
+public static class ElemRef
 {
     public static double Unary(UnaryOp op, double x, double p0, double p1) => op switch
     {

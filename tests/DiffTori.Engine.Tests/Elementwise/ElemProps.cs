@@ -4,7 +4,7 @@ using FsCheck.Fluent;
 namespace DiffTori.Engine.Tests;
 
 /// <summary>Runs an FsCheck property with a modest number of cases, throwing on the first counterexample.</summary>
-public static class Props
+public static class ElemProps
 {
     public static void Check<T>(Gen<T> gen, Action<T> body, int maxTest = 30) =>
         Prop.ForAll(gen.ToArbitrary(), body).Check(Config.QuickThrowOnFailure.WithMaxTest(maxTest));
