@@ -82,7 +82,8 @@ public static class Checkpoint
         var expected = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, target) in targets)
         {
-            expected.Add(name);
+            if (!expected.Add(name))
+                throw new CheckpointException($"checkpoint '{path}': the name '{name}' is requested twice (a parameter, optimizer state or extra tensor collide)");
             if (!content.Contains(name)) { problems.Add($"missing tensor '{name}' ({target.DType.Name()} {target.Shape})"); continue; }
             var stored = content[name];
             if (stored.Shape != target.Shape)
