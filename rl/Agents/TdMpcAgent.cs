@@ -1,0 +1,147 @@
+using DiffTori.Autodiff;
+using DiffTori.Autodiff.Nn;
+using DiffTori.Autodiff.Optim;
+using DiffTori.Engine;
+using DiffTori.Rl.Replay;
+using DiffTori.TrajOpt.Sampling;
+
+namespace DiffTori.Rl.Agents;
+
+/// <summary>
+/// TD-MPC (Hansen, Wang, Su 2022): a TOLD model trained by <see cref="TdMpcLoss"/> on prioritized
+/// replay windows, a policy trained to maximize Q, an EMA target model, and actions chosen by
+/// MPPI/CEM planning in latent space with a share of π-rollout candidates and a warm start.
+/// </summary>
+public sealed class TdMpcAgent : IAgent
+{
+    private readonly RlConfig _cfg;
+    private readonly SamplingPlanner _planner;
+    private readonly List<Var> _modelParameters;
+
+    public TdMpcAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null)
+    {
+        _cfg = cfg;
+        ActionDim = actionDim;
+        Rng = new RandomGenerator((ulong)cfg.Seed * 0x9E3779B97F4A7C15UL + 17);
+        var init = new RandomGenerator((ulong)cfg.Seed + 1000);
+        Told = new Told(observationDim, actionDim, cfg.LatentDim, cfg.HiddenDim, cfg.EncoderDim, init, device);
+        Target = new Told(observationDim, actionDim, cfg.LatentDim, cfg.HiddenDim, cfg.EncoderDim, init, device);
+        Ema.HardUpdate(Target, Told);
+        var group = new ModuleGroup();
+        group.Add("model", Told);
+        group.Add("target", Target);
+        Model = group;
+        // The model optimizer skips π (π has its own optimizer and loss, as in TD-MPC).
+        var piParameters = new HashSet<Var>(Told.Pi.Parameters());
+        _modelParameters = Told.Parameters().Where(p => !piParameters.Contains(p)).ToList();
+        ModelOptimizer = new Adam(_modelParameters, cfg.Lr);
+        PiOptimizer = new Adam(Told.Pi.Parameters(), cfg.Lr);
+        Optimizers = [new("model", ModelOptimizer), new("pi", PiOptimizer)];
+        _planner = new SamplingPlanner(cfg.Horizon, actionDim, new SamplingPlannerOptions
+        {
+            Kind = cfg.Planner == "cem" ? SamplingKind.Cem : SamplingKind.Mppi,
+            Iterations = cfg.PlanIterations, Samples = cfg.PlanSamples, Elites = cfg.PlanElites,
+            Temperature = cfg.Temperature, Momentum = cfg.Momentum, MaxStd = cfg.MaxStd,
+        });
+    }
+
+    public string Name => "tdmpc";
+    public int ActionDim { get; }
+    public int ReplayWindow => _cfg.Horizon;
+    public IReadOnlyList<string> MetricNames { get; } = ["consistency_loss", "reward_loss", "value_loss", "pi_loss", "total_loss", "grad_norm"];
+    public Told Told { get; }
+    public Told Target { get; }
+    public Module Model { get; }
+    public Adam ModelOptimizer { get; }
+    public Adam PiOptimizer { get; }
+    public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers { get; }
+    public RandomGenerator Rng { get; }
+
+    public void BeginEpisode() => _planner.Reset();
+
+    public int PlanningHorizon(long envStep) =>
+        Math.Max(1, (int)Math.Min(_cfg.Horizon, Schedules.Linear(1, _cfg.Horizon, _cfg.HorizonScheduleSteps, envStep)));
+
+    public double ExplorationStd(long envStep) => Schedules.Linear(_cfg.StdScheduleStart, _cfg.StdScheduleEnd, _cfg.StdScheduleSteps, envStep);
+
+    public double[] Act(double[] observation, long envStep, bool eval)
+    {
+        using var _ = Autograd.NoGrad();
+        int horizon = PlanningHorizon(envStep);
+        var device = Told.Encoder.Parameters()[0].Device;
+        var z0 = Told.Encode(F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), DType.Float32, device)));
+
+        int piCount = (int)(_cfg.MixtureCoef * _cfg.PlanSamples);
+        float[]? piActions = null;
+        if (piCount > 0)
+        {
+            piActions = new float[horizon * piCount * ActionDim];
+            var z = F.Expand(z0, new Shape(piCount, Told.LatentDim));
+            for (int t = 0; t < horizon; t++)
+            {
+                var a = Told.Policy(z, _cfg.MinStd, Rng);
+                a.Value.ToFloatArray().CopyTo(piActions, t * piCount * ActionDim);
+                if (t + 1 < horizon) z = Told.Next(z, a).Next;
+            }
+        }
+        return _planner.Plan(horizon, (actions, h, count, values) => EstimateValue(z0, actions, h, count, values),
+            piActions, piCount, ExplorationStd(envStep), explore: !eval, Rng);
+    }
+
+    /// <summary>G = Σ_t γ^t R(z_t, a_t) + γ^H min_i Q_i(z_H, π(z_H)) for every candidate sequence.</summary>
+    private void EstimateValue(Var z0, float[] actions, int horizon, int count, double[] values)
+    {
+        var device = z0.Device;
+        var z = F.Expand(z0, new Shape(count, Told.LatentDim));
+        var allActions = Tensor.FromArray<float>(actions, new Shape(horizon, count, ActionDim), device);
+        var g = new double[count];
+        double discount = 1;
+        for (int t = 0; t < horizon; t++)
+        {
+            var a = F.Constant(allActions.Select(0, t));
+            var (next, reward) = Told.Next(z, a);
+            var r = reward.Value.ToDoubleArray();
+            for (int i = 0; i < count; i++) g[i] += discount * r[i];
+            z = next;
+            discount *= _cfg.Discount;
+        }
+        var (q1, q2) = Told.Q(z, Told.Policy(z, _cfg.MinStd, Rng));
+        var v1 = q1.Value.ToDoubleArray(); var v2 = q2.Value.ToDoubleArray();
+        for (int i = 0; i < count; i++) values[i] = g[i] + discount * Math.Min(v1[i], v2[i]);
+        allActions.Dispose();
+    }
+
+    public void Update(ReplayBuffer buffer, long envStep, Dictionary<string, double> metrics)
+    {
+        var batch = buffer.Sample(_cfg.BatchSize, Rng);
+        Told.ZeroGrad();
+        var loss = TdMpcLoss.Compute(Told, Target, batch, _cfg, _cfg.MinStd, Rng);
+        // TD-MPC scales the gradient (not the reported loss) by 1/H.
+        (loss.WeightedLoss * (1.0 / batch.Window)).Backward();
+        double gradNorm = GradClip.ClipGradNorm(_modelParameters, _cfg.GradClipNorm);
+        if (double.IsFinite(gradNorm)) ModelOptimizer.Step();
+        var priorities = loss.Priorities;
+        for (int i = 0; i < priorities.Length; i++) priorities[i] = Math.Min(priorities[i], 1e4);
+        buffer.UpdatePriorities(batch.Indices, priorities);
+
+        Told.ZeroGrad();
+        var piLoss = TdMpcLoss.PolicyLoss(Told, loss.Latents, _cfg, _cfg.MinStd, Rng);
+        piLoss.Backward();
+        GradClip.ClipGradNorm(PiOptimizer.Parameters, _cfg.GradClipNorm);
+        PiOptimizer.Step();
+
+        // The π optimizer steps once per update, and its counter is checkpointed: it is the update count.
+        if (PiOptimizer.StepCount % _cfg.TargetUpdateEvery == 0)
+            using (Autograd.NoGrad()) Ema.SoftUpdate(Target, Told, _cfg.Tau);
+
+        Add(metrics, "consistency_loss", loss.Consistency);
+        Add(metrics, "reward_loss", loss.Reward);
+        Add(metrics, "value_loss", loss.Value);
+        Add(metrics, "total_loss", loss.Total);
+        Add(metrics, "pi_loss", piLoss.Item());
+        Add(metrics, "grad_norm", gradNorm);
+    }
+
+    internal static void Add(Dictionary<string, double> metrics, string key, double value) =>
+        metrics[key] = metrics.GetValueOrDefault(key) + value;
+}
