@@ -91,10 +91,13 @@ public sealed class Trainer
 
         void EvaluateIfDue()
         {
-            if (envStep < nextEval || _cfg.EvalEpisodes == 0) return;
+            // Due every EvalEvery steps, and once more at the end of training if the last one was earlier.
+            bool finalEval = envStep >= _cfg.Steps && nextEval - _cfg.EvalEvery < envStep;
+            if ((envStep < nextEval && !finalEval) || _cfg.EvalEpisodes == 0) return;
             lastEval = Evaluate(agent, evalEnv, _cfg, evalCount, envStep);
             evalCount++;
             while (nextEval <= envStep) nextEval += _cfg.EvalEvery;
+            if (finalEval) nextEval = envStep + _cfg.EvalEvery;
             log.Write("eval", new Dictionary<string, double>
             {
                 ["env_step"] = envStep, ["episode"] = episode, ["eval_return"] = lastEval,
