@@ -3,7 +3,7 @@ using DiffTori.Autodiff.Nn;
 using DiffTori.Autodiff.Optim;
 using DiffTori.Engine;
 using DiffTori.Rl.Replay;
-using DiffTori.TrajOpt.Sampling;
+using DiffTori.TrajOpt;
 
 namespace DiffTori.Rl.Agents;
 
@@ -15,7 +15,8 @@ namespace DiffTori.Rl.Agents;
 public sealed class TdMpcAgent : IAgent
 {
     private readonly RlConfig _cfg;
-    private readonly SamplingPlanner _planner;
+    private readonly double[] _previousMean;
+    private bool _hasPrevious;
     private readonly List<Var> _modelParameters;
 
     public TdMpcAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null)
@@ -37,12 +38,7 @@ public sealed class TdMpcAgent : IAgent
         ModelOptimizer = new Adam(_modelParameters, cfg.Lr);
         PiOptimizer = new Adam(Told.Pi.Parameters(), cfg.Lr);
         Optimizers = [new("model", ModelOptimizer), new("pi", PiOptimizer)];
-        _planner = new SamplingPlanner(cfg.Horizon, actionDim, new SamplingPlannerOptions
-        {
-            Kind = cfg.Planner == "cem" ? SamplingKind.Cem : SamplingKind.Mppi,
-            Iterations = cfg.PlanIterations, Samples = cfg.PlanSamples, Elites = cfg.PlanElites,
-            Temperature = cfg.Temperature, Momentum = cfg.Momentum, MaxStd = cfg.MaxStd,
-        });
+        _previousMean = new double[cfg.Horizon * actionDim];
     }
 
     public string Name => "tdmpc";
@@ -57,7 +53,7 @@ public sealed class TdMpcAgent : IAgent
     public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers { get; }
     public RandomGenerator Rng { get; }
 
-    public void BeginEpisode() => _planner.Reset();
+    public void BeginEpisode() => _hasPrevious = false;
 
     public int PlanningHorizon(long envStep) =>
         Math.Max(1, (int)Math.Min(_cfg.Horizon, Schedules.Linear(1, _cfg.Horizon, _cfg.HorizonScheduleSteps, envStep)));
@@ -70,45 +66,64 @@ public sealed class TdMpcAgent : IAgent
         int horizon = PlanningHorizon(envStep);
         var device = Told.Encoder.Parameters()[0].Device;
         var z0 = Told.Encode(F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), DType.Float32, device)));
+        using var policySamples = PolicyRollouts(z0, horizon);
 
-        int piCount = (int)(_cfg.MixtureCoef * _cfg.PlanSamples);
-        float[]? piActions = null;
-        if (piCount > 0)
+        // Warm start: the previous plan's mean shifted by one step (zeros at the start of an episode).
+        var initial = new double[horizon * ActionDim];
+        if (_hasPrevious)
+            Array.Copy(_previousMean, ActionDim, initial, 0, (horizon - 1) * ActionDim);
+        using var initialMean = Tensor.FromDoubles(initial, new Shape(1, horizon, ActionDim), DType.Float32, device);
+        var options = new SamplingOptions
         {
-            piActions = new float[horizon * piCount * ActionDim];
-            var z = F.Expand(z0, new Shape(piCount, Told.LatentDim));
-            for (int t = 0; t < horizon; t++)
-            {
-                var a = Told.Policy(z, _cfg.MinStd, Rng);
-                a.Value.ToFloatArray().CopyTo(piActions, t * piCount * ActionDim);
-                if (t + 1 < horizon) z = Told.Next(z, a).Next;
-            }
-        }
-        return _planner.Plan(horizon, (actions, h, count, values) => EstimateValue(z0, actions, h, count, values),
-            piActions, piCount, ExplorationStd(envStep), explore: !eval, Rng);
+            Method = _cfg.Planner == "cem" ? SamplingMethod.Cem : SamplingMethod.Mppi,
+            Iterations = _cfg.PlanIterations, Samples = _cfg.PlanSamples, Elites = _cfg.PlanElites,
+            Temperature = _cfg.Temperature, Momentum = _cfg.Momentum, MaxStd = _cfg.MaxStd,
+            MinStd = ExplorationStd(envStep), Explore = !eval,
+        };
+        var plan = SamplingPlanner.Plan(actions => EstimateValue(z0, actions), initialMean, policySamples, Rng, options);
+        var mean = plan.Mean.ToDoubleArray();
+        Array.Clear(_previousMean);
+        Array.Copy(mean, _previousMean, mean.Length);
+        _hasPrevious = true;
+        var action = plan.Action.ToDoubleArray();
+        plan.Mean.Dispose(); plan.Std.Dispose(); plan.Action.Dispose();
+        return action;
     }
 
-    /// <summary>G = Σ_t γ^t R(z_t, a_t) + γ^H min_i Q_i(z_H, π(z_H)) for every candidate sequence.</summary>
-    private void EstimateValue(Var z0, float[] actions, int horizon, int count, double[] values)
+    /// <summary>TD-MPC's mixture: MixtureCoef·Samples sequences from rolling π (with min-std noise) through the model, [1, P, H, m].</summary>
+    private Tensor? PolicyRollouts(Var z0, int horizon)
     {
-        var device = z0.Device;
+        int count = (int)(_cfg.MixtureCoef * _cfg.PlanSamples);
+        if (count == 0) return null;
         var z = F.Expand(z0, new Shape(count, Told.LatentDim));
-        var allActions = Tensor.FromArray<float>(actions, new Shape(horizon, count, ActionDim), device);
-        var g = new double[count];
+        var steps = new Var[horizon];
+        for (int t = 0; t < horizon; t++)
+        {
+            steps[t] = Told.Policy(z, _cfg.MinStd, Rng);
+            if (t + 1 < horizon) z = Told.Next(z, steps[t]).Next;
+        }
+        var stacked = F.Stack(steps, 1); // [P, H, m]
+        return stacked.Value.Reshape(new Shape(1, count, horizon, ActionDim)).Contiguous();
+    }
+
+    /// <summary>G = Σ_t γ^t R(z_t, a_t) + γ^H min_i Q_i(z_H, π(z_H)) for every sequence of actions [R, H, m].</summary>
+    public Tensor EstimateValue(Var z0, Tensor actions)
+    {
+        int count = actions.Shape[0], horizon = actions.Shape[1];
+        var z = F.Expand(z0, new Shape(count, Told.LatentDim));
+        Var? g = null;
         double discount = 1;
         for (int t = 0; t < horizon; t++)
         {
-            var a = F.Constant(allActions.Select(0, t));
+            var a = F.Constant(actions.Select(1, t).Contiguous());
             var (next, reward) = Told.Next(z, a);
-            var r = reward.Value.ToDoubleArray();
-            for (int i = 0; i < count; i++) g[i] += discount * r[i];
+            g = g is null ? reward : g + discount * reward;
             z = next;
             discount *= _cfg.Discount;
         }
         var (q1, q2) = Told.Q(z, Told.Policy(z, _cfg.MinStd, Rng));
-        var v1 = q1.Value.ToDoubleArray(); var v2 = q2.Value.ToDoubleArray();
-        for (int i = 0; i < count; i++) values[i] = g[i] + discount * Math.Min(v1[i], v2[i]);
-        allActions.Dispose();
+        var value = g! + discount * F.Minimum(q1, q2);
+        return value.Value.Reshape(new Shape(count));
     }
 
     public void Update(ReplayBuffer buffer, long envStep, Dictionary<string, double> metrics)

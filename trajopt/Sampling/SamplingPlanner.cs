@@ -1,155 +1,134 @@
 using DiffTori.Engine;
 
-namespace DiffTori.TrajOpt.Sampling;
+namespace DiffTori.TrajOpt;
 
-/// <summary>How elite action sequences are averaged.</summary>
-public enum SamplingKind
+/// <summary>Scores action sequences: actions [R, H, m] → value [R] (higher is better). R = B·(samples + policy samples).</summary>
+public delegate Tensor TrajectoryValueFn(Tensor actions);
+
+public enum SamplingMethod
 {
-    /// <summary>Model predictive path integral: elites weighted by exp(temperature · (value − best)).</summary>
-    Mppi,
     /// <summary>Cross-entropy method: elites weighted equally.</summary>
     Cem,
+    /// <summary>MPPI as in TD-MPC: elites weighted by exp(temperature·(value − max)).</summary>
+    Mppi,
 }
 
-/// <summary>TD-MPC's planner settings (its published defaults).</summary>
-public sealed record SamplingPlannerOptions
+public sealed class SamplingOptions
 {
-    public SamplingKind Kind { get; init; } = SamplingKind.Mppi;
+    public SamplingMethod Method { get; init; } = SamplingMethod.Mppi;
     public int Iterations { get; init; } = 6;
     public int Samples { get; init; } = 512;
     public int Elites { get; init; } = 64;
     public double Temperature { get; init; } = 0.5;
+    /// <summary>mean ← momentum·mean + (1 − momentum)·elite mean.</summary>
     public double Momentum { get; init; } = 0.1;
+    public double MinStd { get; init; } = 0.05;
     public double MaxStd { get; init; } = 2;
-    /// <summary>Standard deviation of the first iteration's Gaussian.</summary>
-    public double InitialStd { get; init; } = 2;
+    public double Lower { get; init; } = -1;
+    public double Upper { get; init; } = 1;
+    /// <summary>With false the returned action is the mean's first step; with true it is a score-sampled elite plus std noise (TD-MPC's exploration).</summary>
+    public bool Explore { get; init; }
 }
 
-/// <summary>
-/// Scores candidate action sequences. actions is time-major [horizon, count, actionDim] (row-major,
-/// flat); write one value (higher is better) per candidate into values[0..count).
-/// </summary>
-public delegate void SequenceEvaluator(float[] actions, int horizon, int count, double[] values);
+/// <summary>A plan: mean and std [B, H, m] of the final distribution, and the action to take [B, m].</summary>
+public sealed record SamplingPlan(Tensor Mean, Tensor Std, Tensor Action, double[] BestValue);
 
 /// <summary>
-/// TD-MPC's sampling planner over action sequences in [-1, 1]: each iteration samples sequences from a
-/// per-step Gaussian (plus fixed candidates such as policy rollouts), scores them with the model, keeps
-/// the best (elites) and refits mean and std to them (MPPI weights or CEM's equal weights), with
-/// momentum on the mean. The mean is warm-started from the previous call shifted by one step. The
-/// action returned is the first step of one elite drawn by its weight, plus exploration noise.
+/// TD-MPC's sampling planners, batched: each iteration draws Samples Gaussian sequences per example around
+/// the mean (clamped to the box), adds the given policy sequences, scores all in one call, keeps the top
+/// Elites, and refits mean/std (CEM: uniform weights; MPPI: softmax with the temperature), std clamped to
+/// [MinStd, MaxStd]. The mean warm-starts from the caller (e.g. the previous plan shifted by one step).
 /// </summary>
-public sealed class SamplingPlanner
+public static class SamplingPlanner
 {
-    private readonly double[] _previousMean;
-    private bool _hasPrevious;
-
-    public SamplingPlanner(int maxHorizon, int actionDim, SamplingPlannerOptions options)
+    /// <param name="initialMean">[B, H, m]</param>
+    /// <param name="policySamples">[B, P, H, m] sequences from the policy π (TD-MPC mixes 5% of them), or null.</param>
+    public static SamplingPlan Plan(TrajectoryValueFn value, Tensor initialMean, Tensor? policySamples, RandomGenerator rng, SamplingOptions? options = null)
     {
-        if (maxHorizon < 1 || actionDim < 1)
-            throw new ArgumentException($"SamplingPlanner: horizon ({maxHorizon}) and action dimension ({actionDim}) must be ≥ 1");
-        if (options.Elites < 1 || options.Elites > options.Samples || options.Iterations < 1)
-            throw new ArgumentException($"SamplingPlanner: need 1 ≤ elites ({options.Elites}) ≤ samples ({options.Samples}) and iterations ≥ 1 ({options.Iterations})");
-        MaxHorizon = maxHorizon;
-        ActionDim = actionDim;
-        Options = options;
-        _previousMean = new double[maxHorizon * actionDim];
-    }
-
-    public int MaxHorizon { get; }
-    public int ActionDim { get; }
-    public SamplingPlannerOptions Options { get; }
-
-    /// <summary>Forget the warm start (call at the start of an episode).</summary>
-    public void Reset() => _hasPrevious = false;
-
-    /// <summary>
-    /// Plan and return the action for the current step. fixedCandidates: extra sequences [horizon,
-    /// fixedCount, actionDim] scored every iteration (TD-MPC's π rollouts); minStd: the exploration
-    /// schedule's floor on the std; explore: add std·N(0, 1) noise to the returned action.
-    /// </summary>
-    public double[] Plan(int horizon, SequenceEvaluator evaluate, float[]? fixedCandidates, int fixedCount, double minStd, bool explore, RandomGenerator rng)
-    {
-        if (horizon < 1 || horizon > MaxHorizon) throw new ArgumentOutOfRangeException(nameof(horizon), $"SamplingPlanner.Plan: horizon {horizon} outside [1, {MaxHorizon}]");
-        int a = ActionDim, n = Options.Samples, total = n + fixedCount, k = Options.Elites;
-        if (fixedCount > 0 && (fixedCandidates is null || fixedCandidates.Length != horizon * fixedCount * a))
-            throw new ArgumentException($"SamplingPlanner.Plan: fixed candidates must have {horizon}·{fixedCount}·{a} values");
-
-        var mean = new double[horizon * a];
-        var std = new double[horizon * a];
-        Array.Fill(std, Options.InitialStd);
-        if (_hasPrevious)
-            for (int t = 0; t + 1 < horizon; t++)
-                for (int j = 0; j < a; j++) mean[t * a + j] = _previousMean[(t + 1) * a + j];
-
-        var actions = new float[horizon * total * a];
-        var values = new double[total];
-        var order = new int[total];
-        var keys = new double[total];
-        var eliteWeights = new double[k];
-        var eliteIndex = new int[k];
-        for (int iteration = 0; iteration < Options.Iterations; iteration++)
+        var o = options ?? new SamplingOptions();
+        if (initialMean.Rank != 3) throw new TensorShapeException($"SamplingPlanner.Plan: initialMean must be [B, H, m], got {initialMean.Shape}");
+        int B = initialMean.Shape[0], H = initialMean.Shape[1], m = initialMean.Shape[2], L = H * m;
+        int P = policySamples?.Shape[1] ?? 0;
+        if (policySamples is not null && policySamples.Shape != new Shape(B, P, H, m))
+            throw new TensorShapeException($"SamplingPlanner.Plan: policySamples has shape {policySamples.Shape}, expected [{B}, P, {H}, {m}]");
+        int S = o.Samples + P;
+        if (o.Elites < 1 || o.Elites > S) throw new ArgumentException($"SamplingPlanner.Plan: elites {o.Elites} must be in [1, {S}]");
+        var mean = initialMean.ToDoubleArray();
+        var std = new double[B * L];
+        Array.Fill(std, o.MaxStd);
+        var policy = policySamples?.ToDoubleArray();
+        var actions = new double[B * S * L];
+        var order = new int[S];
+        var keys = new double[S];
+        var scores = new double[o.Elites];
+        var best = new double[B];
+        var eliteIdx = new int[B * o.Elites];
+        var eliteScore = new double[B * o.Elites];
+        for (int it = 0; it < o.Iterations; it++)
         {
-            for (int t = 0; t < horizon; t++)
+            for (int b = 0; b < B; b++)
             {
-                for (int s = 0; s < n; s++)
-                    for (int j = 0; j < a; j++)
-                    {
-                        double x = mean[t * a + j] + std[t * a + j] * rng.NextNormal();
-                        actions[(t * total + s) * a + j] = (float)Math.Clamp(x, -1, 1);
-                    }
-                if (fixedCount > 0)
-                    Array.Copy(fixedCandidates!, t * fixedCount * a, actions, (t * total + n) * a, fixedCount * a);
+                for (int s = 0; s < o.Samples; s++)
+                    for (int i = 0; i < L; i++)
+                        actions[(b * S + s) * L + i] = Math.Clamp(mean[b * L + i] + std[b * L + i] * rng.NextNormal(), o.Lower, o.Upper);
+                if (policy is not null) Array.Copy(policy, b * P * L, actions, (b * S + o.Samples) * L, P * L);
             }
-            evaluate(actions, horizon, total, values);
-
-            // Elites: the k best values (NaN counts as the worst, as TD-MPC's nan_to_num(0) keeps it out of the top).
-            for (int i = 0; i < total; i++) { order[i] = i; keys[i] = double.IsNaN(values[i]) ? double.NegativeInfinity : -values[i]; }
-            Array.Sort(keys, order);
-            double best = -keys[0];
-            double weightSum = 0;
-            for (int e = 0; e < k; e++)
+            double[] v;
+            using (var t = Tensor.FromDoubles(actions, new Shape(B * S, H, m), initialMean.DType, initialMean.Device))
+            using (var vt = value(t))
             {
-                eliteIndex[e] = order[e];
-                double v = -keys[e];
-                eliteWeights[e] = Options.Kind == SamplingKind.Mppi ? Math.Exp(Options.Temperature * (v - best)) : 1.0;
-                if (double.IsNaN(eliteWeights[e])) eliteWeights[e] = 0;
-                weightSum += eliteWeights[e];
+                if (vt.Length != B * S) throw new TensorShapeException($"SamplingPlanner.Plan: value returned {vt.Shape} for {B * S} sequences");
+                v = vt.ToDoubleArray();
             }
-            if (!(weightSum > 0)) { Array.Fill(eliteWeights, 1.0); weightSum = k; }
-            for (int e = 0; e < k; e++) eliteWeights[e] /= weightSum;
-
-            for (int t = 0; t < horizon; t++)
-                for (int j = 0; j < a; j++)
+            for (int b = 0; b < B; b++)
+            {
+                var vb = v.AsSpan(b * S, S);
+                // Top-k by value: sort indices by −value (S is a few hundred; no comparison delegate).
+                for (int s = 0; s < S; s++) { order[s] = s; keys[s] = -vb[s]; }
+                Array.Sort(keys, order);
+                double max = vb[order[0]];
+                best[b] = max;
+                double total = 0;
+                for (int e = 0; e < o.Elites; e++)
                 {
-                    double m = 0;
-                    for (int e = 0; e < k; e++) m += eliteWeights[e] * actions[(t * total + eliteIndex[e]) * a + j];
-                    double v = 0;
-                    for (int e = 0; e < k; e++) { double d = actions[(t * total + eliteIndex[e]) * a + j] - m; v += eliteWeights[e] * d * d; }
-                    int i = t * a + j;
-                    mean[i] = Options.Momentum * mean[i] + (1 - Options.Momentum) * m;
-                    std[i] = Math.Clamp(Math.Sqrt(v), minStd, Options.MaxStd);
+                    scores[e] = o.Method == SamplingMethod.Mppi ? Math.Exp(o.Temperature * (vb[order[e]] - max)) : 1;
+                    total += scores[e];
                 }
+                for (int e = 0; e < o.Elites; e++)
+                {
+                    scores[e] /= total;
+                    eliteIdx[b * o.Elites + e] = order[e];
+                    eliteScore[b * o.Elites + e] = scores[e];
+                }
+                for (int i = 0; i < L; i++)
+                {
+                    double mu = 0;
+                    for (int e = 0; e < o.Elites; e++) mu += scores[e] * actions[(b * S + order[e]) * L + i];
+                    double var = 0;
+                    for (int e = 0; e < o.Elites; e++) { double d = actions[(b * S + order[e]) * L + i] - mu; var += scores[e] * d * d; }
+                    mean[b * L + i] = o.Momentum * mean[b * L + i] + (1 - o.Momentum) * mu;
+                    std[b * L + i] = Math.Clamp(Math.Sqrt(var), o.MinStd, o.MaxStd);
+                }
+            }
         }
-
-        // One elite sequence drawn by its weight; its first action is executed.
-        double u = rng.NextDouble(), cumulative = 0;
-        int chosen = eliteIndex[k - 1];
-        for (int e = 0; e < k; e++)
+        var action = new double[B * m];
+        for (int b = 0; b < B; b++)
         {
-            cumulative += eliteWeights[e];
-            if (u < cumulative) { chosen = eliteIndex[e]; break; }
+            if (!o.Explore) { Array.Copy(mean, b * L, action, b * m, m); continue; }
+            // Pick an elite with probability ∝ score, then perturb its first step by the final std.
+            double r = rng.NextDouble(), acc = 0;
+            int pick = eliteIdx[b * o.Elites];
+            for (int e = 0; e < o.Elites; e++)
+            {
+                acc += eliteScore[b * o.Elites + e];
+                if (r <= acc) { pick = eliteIdx[b * o.Elites + e]; break; }
+            }
+            for (int i = 0; i < m; i++)
+                action[b * m + i] = Math.Clamp(actions[(b * S + pick) * L + i] + std[b * L + i] * rng.NextNormal(), o.Lower, o.Upper);
         }
-        Array.Clear(_previousMean);
-        Array.Copy(mean, _previousMean, mean.Length);
-        _hasPrevious = true;
-
-        var result = new double[a];
-        for (int j = 0; j < a; j++)
-        {
-            double x = actions[chosen * a + j];
-            if (explore) x += std[j] * rng.NextNormal();
-            result[j] = Math.Clamp(x, -1, 1);
-        }
-        return result;
+        var shape = initialMean.Shape;
+        return new SamplingPlan(Tensor.FromDoubles(mean, shape, initialMean.DType, initialMean.Device),
+            Tensor.FromDoubles(std, shape, initialMean.DType, initialMean.Device),
+            Tensor.FromDoubles(action, new Shape(B, m), initialMean.DType, initialMean.Device), best);
     }
 }
