@@ -13,7 +13,7 @@ public static class RlCommand
 {
     private const string Usage = """
         usage:
-          difftori rl train --task NAME --agent tdmpc|sac [--steps N] [--seed S] [--device cpu|cuda]
+          difftori rl train --task NAME --agent difftori|tdmpc|sac [--steps N] [--seed S] [--device cpu|cuda]
                             [--config file.json] [--out runs/DIR] [--resume]
           difftori rl eval --run runs/DIR [--episodes N]
           difftori rl compare runs/A runs/B ... [--published DIR] [--task NAME] [--out curves.png]

@@ -24,6 +24,9 @@ public interface IAgent
     /// <summary>Called before the first Act of every episode (planners drop their warm start).</summary>
     void BeginEpisode();
 
+    /// <summary>Called after the last step of every training episode, before the updates (DiffTORI applies its per-episode gradient here).</summary>
+    void EndEpisode();
+
     /// <summary>The action for obs; envStep drives the schedules; eval: no exploration noise.</summary>
     double[] Act(double[] observation, long envStep, bool eval);
 

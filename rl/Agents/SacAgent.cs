@@ -62,6 +62,8 @@ public sealed class SacAgent : IAgent
 
     public void BeginEpisode() { }
 
+    public void EndEpisode() { }
+
     public double[] Act(double[] observation, long envStep, bool eval)
     {
         using var _ = Autograd.NoGrad();

@@ -19,14 +19,14 @@ public sealed class TdMpcAgent : IAgent
     private bool _hasPrevious;
     private readonly List<Var> _modelParameters;
 
-    public TdMpcAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null)
+    public TdMpcAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null, DType dtype = DType.Float32)
     {
         _cfg = cfg;
         ActionDim = actionDim;
         Rng = new RandomGenerator((ulong)cfg.Seed * 0x9E3779B97F4A7C15UL + 17);
         var init = new RandomGenerator((ulong)cfg.Seed + 1000);
-        Told = new Told(observationDim, actionDim, cfg.LatentDim, cfg.HiddenDim, cfg.EncoderDim, init, device);
-        Target = new Told(observationDim, actionDim, cfg.LatentDim, cfg.HiddenDim, cfg.EncoderDim, init, device);
+        Told = new Told(observationDim, actionDim, cfg.LatentDim, cfg.HiddenDim, cfg.EncoderDim, init, device, dtype);
+        Target = new Told(observationDim, actionDim, cfg.LatentDim, cfg.HiddenDim, cfg.EncoderDim, init, device, dtype);
         Ema.HardUpdate(Target, Told);
         var group = new ModuleGroup();
         group.Add("model", Told);
@@ -55,6 +55,8 @@ public sealed class TdMpcAgent : IAgent
 
     public void BeginEpisode() => _hasPrevious = false;
 
+    public void EndEpisode() { }
+
     public int PlanningHorizon(long envStep) =>
         Math.Max(1, (int)Math.Min(_cfg.Horizon, Schedules.Linear(1, _cfg.Horizon, _cfg.HorizonScheduleSteps, envStep)));
 
@@ -65,14 +67,14 @@ public sealed class TdMpcAgent : IAgent
         using var _ = Autograd.NoGrad();
         int horizon = PlanningHorizon(envStep);
         var device = Told.Encoder.Parameters()[0].Device;
-        var z0 = Told.Encode(F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), DType.Float32, device)));
+        var z0 = Told.Encode(F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), Told.Encoder.Parameters()[0].DType, device)));
         using var policySamples = PolicyRollouts(z0, horizon);
 
         // Warm start: the previous plan's mean shifted by one step (zeros at the start of an episode).
         var initial = new double[horizon * ActionDim];
         if (_hasPrevious)
             Array.Copy(_previousMean, ActionDim, initial, 0, (horizon - 1) * ActionDim);
-        using var initialMean = Tensor.FromDoubles(initial, new Shape(1, horizon, ActionDim), DType.Float32, device);
+        using var initialMean = Tensor.FromDoubles(initial, new Shape(1, horizon, ActionDim), z0.DType, device);
         var options = new SamplingOptions
         {
             Method = _cfg.Planner == "cem" ? SamplingMethod.Cem : SamplingMethod.Mppi,

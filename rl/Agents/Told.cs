@@ -11,18 +11,18 @@ namespace DiffTori.Rl.Agents;
 /// </summary>
 public sealed class Told : Module
 {
-    public Told(int observationDim, int actionDim, int latentDim, int hiddenDim, int encoderDim, RandomGenerator rng, Device? device = null)
+    public Told(int observationDim, int actionDim, int latentDim, int hiddenDim, int encoderDim, RandomGenerator rng, Device? device = null, DType dtype = DType.Float32)
     {
         ObservationDim = observationDim;
         ActionDim = actionDim;
         LatentDim = latentDim;
         Layer Elu() => new Elu();
-        Encoder = AddModule("encoder", Mlp.Build([observationDim, encoderDim, latentDim], Elu, rng, device: device));
-        Dynamics = AddModule("dynamics", Mlp.Build([latentDim + actionDim, hiddenDim, hiddenDim, latentDim], Elu, rng, device: device));
-        Reward = AddModule("reward", Mlp.Build([latentDim + actionDim, hiddenDim, hiddenDim, 1], Elu, rng, device: device));
-        Pi = AddModule("pi", Mlp.Build([latentDim, hiddenDim, hiddenDim, actionDim], Elu, rng, device: device));
-        Q1 = AddModule("q1", QHead(latentDim + actionDim, hiddenDim, rng, device));
-        Q2 = AddModule("q2", QHead(latentDim + actionDim, hiddenDim, rng, device));
+        Encoder = AddModule("encoder", Mlp.Build([observationDim, encoderDim, latentDim], Elu, rng, dtype: dtype, device: device));
+        Dynamics = AddModule("dynamics", Mlp.Build([latentDim + actionDim, hiddenDim, hiddenDim, latentDim], Elu, rng, dtype: dtype, device: device));
+        Reward = AddModule("reward", Mlp.Build([latentDim + actionDim, hiddenDim, hiddenDim, 1], Elu, rng, dtype: dtype, device: device));
+        Pi = AddModule("pi", Mlp.Build([latentDim, hiddenDim, hiddenDim, actionDim], Elu, rng, dtype: dtype, device: device));
+        Q1 = AddModule("q1", QHead(latentDim + actionDim, hiddenDim, rng, device, dtype));
+        Q2 = AddModule("q2", QHead(latentDim + actionDim, hiddenDim, rng, device, dtype));
         ModuleInit.Orthogonal(this, rng);
         ModuleInit.ZeroLastLayer(Reward);
         ModuleInit.ZeroLastLayer(Q1);
@@ -40,10 +40,10 @@ public sealed class Told : Module
     public Sequential Q2 { get; }
 
     /// <summary>A Q network: Linear → LayerNorm → tanh → Linear → ELU → Linear(1).</summary>
-    public static Sequential QHead(int inputDim, int hiddenDim, RandomGenerator rng, Device? device = null) => new(
-        new Linear(inputDim, hiddenDim, rng, device: device), new LayerNorm(hiddenDim, device: device), new Tanh(),
-        new Linear(hiddenDim, hiddenDim, rng, device: device), new Elu(),
-        new Linear(hiddenDim, 1, rng, device: device));
+    public static Sequential QHead(int inputDim, int hiddenDim, RandomGenerator rng, Device? device = null, DType dtype = DType.Float32) => new(
+        new Linear(inputDim, hiddenDim, rng, dtype: dtype, device: device), new LayerNorm(hiddenDim, dtype: dtype, device: device), new Tanh(),
+        new Linear(hiddenDim, hiddenDim, rng, dtype: dtype, device: device), new Elu(),
+        new Linear(hiddenDim, 1, rng, dtype: dtype, device: device));
 
     public Var Encode(Var observation) => Encoder.Forward(observation);
 

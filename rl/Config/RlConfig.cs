@@ -66,9 +66,24 @@ public sealed class RlConfig
     public double MinStd { get; set; } = 0.05;
     public double MaxStd { get; set; } = 2;
 
-    // ---- DiffTORI solver (kept in the config so a task table can set them) ----
+    // ---- DiffTORI: acting by Levenberg–Marquardt on r = −G + offset, policy gradient through the solver ----
+    public int SolverIterations { get; set; } = 50;
     public double SolverDamping { get; set; } = 0.1;
-    public int SolverIterations { get; set; } = 100;
+    public double SolverStepSize { get; set; } = 1e-3;
+    public double ResidualOffset { get; set; } = 1000;
+    /// <summary>"truncated" (backprop through the last SolverTruncatedSteps iterations), "unrolled" or "implicit".</summary>
+    public string SolverGradient { get; set; } = "truncated";
+    public int SolverTruncatedSteps { get; set; } = 5;
+    /// <summary>"pi": initialize the action sequence from a π rollout; "shift": the previous solution shifted by one step (π at the start of an episode).</summary>
+    public string SolverInit { get; set; } = "pi";
+    /// <summary>Env steps before the policy-gradient loss −min Q̃(s, a*(θ)) is used (the authors: 6000).</summary>
+    public long PgStartSteps { get; set; } = 6000;
+    /// <summary>"episode": gradients summed over an episode, one Adam step per episode (the authors'); "step": one step per action.</summary>
+    public string PgSchedule { get; set; } = "episode";
+    public double PgLr { get; set; } = 1e-3;
+    public double PgGradClip { get; set; } = 100;
+    /// <summary>Turn the policy-gradient backward off (the ablation "DiffTORI without PG" ≈ TD-MPC acting by LM).</summary>
+    public bool PgEnabled { get; set; } = true;
 
     // ---- SAC ----
     public int SacHiddenDim { get; set; } = 256;
@@ -124,5 +139,9 @@ public sealed class RlConfig
         Need(EvalEpisodes >= 0 && EvalEvery > 0 && CheckpointEvery > 0, "eval_every and checkpoint_every must be positive");
         Need(BufferCapacity > 0, "buffer_capacity must be positive");
         Need(Rho > 0 && Rho <= 1, $"rho must be in (0, 1], got {Rho}");
+        Need(SolverGradient is "truncated" or "unrolled" or "implicit", $"solver_gradient must be truncated, unrolled or implicit, got '{SolverGradient}'");
+        Need(SolverInit is "pi" or "shift", $"solver_init must be pi or shift, got '{SolverInit}'");
+        Need(PgSchedule is "episode" or "step", $"pg_schedule must be episode or step, got '{PgSchedule}'");
+        Need(SolverIterations >= 1 && SolverTruncatedSteps >= 0, "solver_iterations must be ≥ 1 and solver_truncated_steps ≥ 0");
     }
 }

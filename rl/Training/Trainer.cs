@@ -38,7 +38,8 @@ public sealed class Trainer
         {
             "tdmpc" => new TdMpcAgent(observationDim, actionDim, cfg, device),
             "sac" => new SacAgent(observationDim, actionDim, cfg, device),
-            _ => throw new ArgumentException($"Trainer: agent '{cfg.Agent}' is not available (tdmpc, sac)"),
+            "difftori" => new DiffToriAgent(observationDim, actionDim, cfg, device),
+            _ => throw new ArgumentException($"Trainer: agent '{cfg.Agent}' is not available (tdmpc, sac, difftori)"),
         };
     }
 
@@ -132,6 +133,7 @@ public sealed class Trainer
                 envStep += repeat;
                 if (result.Done) { terminated = result.Terminated; break; }
             }
+            agent.EndEpisode();
             buffer.AddEpisode(observations, actions, rewards, terminated);
             episode++;
             lastReturn = episodeReturn;

@@ -12,6 +12,7 @@ public class EndToEndTests
         BatchSize = 8, SacBatchSize = 8, LatentDim = 4, HiddenDim = 8, EncoderDim = 8, SacHiddenDim = 8,
         Horizon = 3, HorizonScheduleSteps = 100, StdScheduleSteps = 100,
         PlanIterations = 2, PlanSamples = 16, PlanElites = 4, UpdatesPerStep = 0.5,
+        SolverIterations = 3, SolverStepSize = 0.1, PgStartSteps = 90,
     };
 
     private static string TempRun() => Path.Combine(Path.GetTempPath(), $"difftori_rl_{Guid.NewGuid():N}");
@@ -28,6 +29,7 @@ public class EndToEndTests
     [Theory]
     [InlineData("tdmpc")]
     [InlineData("sac")]
+    [InlineData("difftori")]
     public void KilledAndResumedRun_EqualsUninterruptedRun(string agent)
     {
         string straight = TempRun(), resumed = TempRun();
