@@ -141,6 +141,7 @@ public sealed class DiffToriAgent : IAgent
     {
         var z0 = Told.Encode(observation);
         var init = InitialSequence(z0, horizon, differentiable: mode == GradientMode.Unrolled && Autograd.IsGradEnabled);
+        if (_cfg.Solver == "ilqr") return SolveIlqr(z0, init, horizon, mode);
         ResidualFn residual = u =>
         {
             int rows = u.Shape[0];
@@ -166,6 +167,35 @@ public sealed class DiffToriAgent : IAgent
         LastSolve = result;
         _previousSolution = result.U.Value.ToDoubleArray();
         return result.U;
+    }
+
+    /// <summary>
+    /// The same problem for box-DDP iLQR: state z (latent), control a, dynamics d(z, a), stage cost
+    /// −γ^t R(z_t, a_t), terminal cost −γ^H min_i Q_i(z_H, π(z_H)); gradients by the implicit rule at the
+    /// solution (an LQR solve on the active set), whatever cfg.SolverGradient says.
+    /// </summary>
+    private Var SolveIlqr(Var z0, Var init, int horizon, GradientMode mode)
+    {
+        double gammaH = Math.Pow(_cfg.Discount, horizon);
+        var problem = new TrajProblem(Told.LatentDim, ActionDim, horizon,
+            dynamics: (z, a) => Told.Dynamics.Forward(F.Concat([z, a], -1)),
+            stageCost: (z, a, t) => -Math.Pow(_cfg.Discount, t) * F.Reshape(Told.Reward.Forward(F.Concat([z, a], -1)), z.Shape[0]),
+            terminalCost: z =>
+            {
+                var (q1, q2) = Told.Q(z, Told.Policy(z, 0, Rng));
+                return -gammaH * F.Reshape(F.Minimum(q1, q2), z.Shape[0]);
+            }).WithBounds(-1, 1);
+        IlqrResult solution;
+        using (Autograd.NoGrad())
+        using (var uInit = init.Value.Reshape(new Shape(1, horizon, ActionDim)).Contiguous())
+            solution = Ilqr.Solve(problem, z0.Value, uInit, new IlqrOptions { MaxIterations = _cfg.SolverIterations });
+        var u = mode == GradientMode.None || !Autograd.IsGradEnabled
+            ? F.Constant(solution.U)
+            : IlqrImplicit.Attach(problem, z0, solution);
+        var flat = F.Reshape(u, 1, horizon * ActionDim);
+        LastSolve = new LmResult(flat, solution.Status, 0);
+        _previousSolution = flat.Value.ToDoubleArray();
+        return flat;
     }
 
     /// <summary>

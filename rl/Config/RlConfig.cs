@@ -67,6 +67,8 @@ public sealed class RlConfig
     public double MaxStd { get; set; } = 2;
 
     // ---- DiffTORI: acting by Levenberg–Marquardt on r = −G + offset, policy gradient through the solver ----
+    /// <summary>"lm": Levenberg–Marquardt on the scalar residual (the paper's); "ilqr": box-DDP iLQR on the latent problem with implicit gradients.</summary>
+    public string Solver { get; set; } = "lm";
     public int SolverIterations { get; set; } = 50;
     public double SolverDamping { get; set; } = 0.1;
     public double SolverStepSize { get; set; } = 1e-3;
@@ -140,6 +142,7 @@ public sealed class RlConfig
         Need(BufferCapacity > 0, "buffer_capacity must be positive");
         Need(Rho > 0 && Rho <= 1, $"rho must be in (0, 1], got {Rho}");
         Need(SolverGradient is "truncated" or "unrolled" or "implicit", $"solver_gradient must be truncated, unrolled or implicit, got '{SolverGradient}'");
+        Need(Solver is "lm" or "ilqr", $"solver must be lm or ilqr, got '{Solver}'");
         Need(SolverInit is "pi" or "shift", $"solver_init must be pi or shift, got '{SolverInit}'");
         Need(PgSchedule is "episode" or "step", $"pg_schedule must be episode or step, got '{PgSchedule}'");
         Need(SolverIterations >= 1 && SolverTruncatedSteps >= 0, "solver_iterations must be ≥ 1 and solver_truncated_steps ≥ 0");
