@@ -25,9 +25,11 @@ internal static class RlPlots
     public static void Compare(IReadOnlyList<string> runs, string? publishedFolder, string? task, string pngPath)
     {
         var plot = new ScottPlot.Plot();
+        double lastRunStep = 0;
         foreach (var run in runs)
         {
             var (steps, returns) = EvalCurve(run);
+            if (steps.Length > 0) lastRunStep = Math.Max(lastRunStep, steps[^1]);
             if (steps.Length > 0) plot.Add.Scatter(steps, returns).LegendText = Path.GetFileName(Path.GetFullPath(run));
             task ??= RlConfig.FromJson(File.ReadAllText(Path.Combine(run, "config.json"))).Task;
         }
@@ -37,6 +39,10 @@ internal static class RlPlots
                 string csv = Path.Combine(algorithmDir, task + ".csv");
                 if (!File.Exists(csv)) continue;
                 var (steps, mean) = PublishedMean(csv);
+                // Only the stretch the runs cover (plus the next published point), so short runs stay readable.
+                int keep = 0;
+                while (keep < steps.Length && (lastRunStep <= 0 || keep == 0 || steps[keep - 1] < lastRunStep)) keep++;
+                steps = steps[..keep]; mean = mean[..keep];
                 var line = plot.Add.Scatter(steps, mean);
                 line.LegendText = $"{Path.GetFileName(algorithmDir)} (published, mean of seeds)";
                 line.LinePattern = ScottPlot.LinePattern.Dashed;
