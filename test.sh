@@ -9,14 +9,15 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-# MuJoCo 2.2.2 for the envs tests (they skip with a clear reason when it is absent).
-if ! ldconfig -p 2>/dev/null | grep -q 'libmujoco.so.2.2.2'; then
+# MuJoCo 2.2.2 for the envs tests (they skip with a clear reason when it is absent); its headers let the
+# binding's struct-offset test compile its C probe.
+if ! ldconfig -p 2>/dev/null | grep -q 'libmujoco.so.2.2.2' || [ ! -f /usr/include/mujoco/mujoco.h ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing libmujoco2.2.2"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmujoco2.2.2) >/dev/null \
+    echo "test.sh: installing libmujoco2.2.2 and libmujoco-dev"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmujoco2.2.2 libmujoco-dev) >/dev/null \
       || echo "test.sh: could not install libmujoco2.2.2; MuJoCo tests will skip" >&2
   else
-    echo "test.sh: libmujoco2.2.2 is missing; MuJoCo tests will skip (install: sudo apt-get install libmujoco2.2.2)" >&2
+    echo "test.sh: libmujoco2.2.2 is missing; MuJoCo tests will skip (install: sudo apt-get install libmujoco2.2.2 libmujoco-dev)" >&2
   fi
 fi
 

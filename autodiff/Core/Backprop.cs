@@ -233,6 +233,7 @@ internal static class Backprop
                 g.Value.Dispose();
                 g = dense;
             }
+            TensorScope.Release(g);
             leaf.Grad = g;
             leaf.GradOwned = owned && !create;
             leaf.GradEpoch = epoch;
@@ -241,6 +242,7 @@ internal static class Backprop
         if (create || old.RequiresGrad)
         {
             leaf.Grad = F.Add(old, g);
+            TensorScope.Release(leaf.Grad);
             return;
         }
         if (old.Shape != g.Shape)
@@ -255,6 +257,7 @@ internal static class Backprop
         var sum = new Var(Ops.Add(old.Value, g.Value), null);
         if (leaf.GradEpoch == epoch) old.Value.Dispose();
         g.Value.Dispose();
+        TensorScope.Release(sum);
         leaf.Grad = sum;
         leaf.GradOwned = true;
         leaf.GradEpoch = epoch;

@@ -80,7 +80,7 @@ public static class BenchSuite
             rows.Add(new BenchResult(w.Name, oursMs, torchMs, ratio, m?.AllocatedBytesPerCall, note));
         }
         Print(suite, rows);
-        Write(suite, rows);
+        Write(suite, rows, keepOthers: filter is not null);
         return 0;
     }
 
@@ -100,16 +100,31 @@ public static class BenchSuite
 
     private static string Format(double? ms) => ms is { } v ? v.ToString(v < 0.1 ? "F4" : "F3", CultureInfo.InvariantCulture) : "-";
 
-    /// <summary>bench/results/SUITE.json: an array of {name, ours_ms, torch_ms, ratio, allocated_bytes_per_op, note}.</summary>
-    public static void Write(string suite, IReadOnlyList<BenchResult> rows)
+    /// <summary>
+    /// bench/results/SUITE.json: an array of {name, ours_ms, torch_ms, ratio, allocated_bytes_per_op, note}.
+    /// With keepOthers (a --filter run) the entries of workloads not measured this time are kept from the old file.
+    /// </summary>
+    public static void Write(string suite, IReadOnlyList<BenchResult> rows, bool keepOthers = false)
     {
         string dir = Path.Combine(RepositoryRoot(), "bench", "results");
         Directory.CreateDirectory(dir);
         string path = Path.Combine(dir, suite + ".json");
+        var kept = new List<JsonElement>();
+        if (keepOthers && File.Exists(path))
+        {
+            try
+            {
+                using var old = JsonDocument.Parse(File.ReadAllText(path));
+                foreach (var e in old.RootElement.EnumerateArray())
+                    if (e.TryGetProperty("name", out var n) && !rows.Any(r => r.Name == n.GetString())) kept.Add(e.Clone());
+            }
+            catch (JsonException) { }
+        }
         using (var stream = File.Create(path))
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartArray();
+            foreach (var e in kept) e.WriteTo(json);
             foreach (var r in rows)
             {
                 json.WriteStartObject();

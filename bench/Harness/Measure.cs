@@ -16,10 +16,12 @@ public static class Measure
     /// <summary>Run <paramref name="body"/> for about <paramref name="budgetSeconds"/> and measure it.</summary>
     public static Measurement Run(Action body, double budgetSeconds = 1.5)
     {
-        // Warm-up: at least 3 calls and ~15% of the budget, so tiered JIT reaches its optimized code.
+        // Warm-up: at least 3 calls and 0.5 s (or a quarter of the budget), so that tiered JIT has promoted
+        // the code to its optimized tier (it waits ~100 ms after the last new method, then ~30 calls).
         var clock = Stopwatch.StartNew();
         int warmCalls = 0;
-        while (warmCalls < 3 || clock.Elapsed.TotalSeconds < 0.15 * budgetSeconds)
+        double warmSeconds = Math.Max(0.5, 0.25 * budgetSeconds);
+        while (warmCalls < 3 || clock.Elapsed.TotalSeconds < warmSeconds)
         {
             body();
             warmCalls++;
@@ -31,7 +33,7 @@ public static class Measure
         var samples = new List<double>();
         long allocated = 0, calls = 0;
         clock.Restart();
-        while (samples.Count < 5 || clock.Elapsed.TotalSeconds < 0.85 * budgetSeconds)
+        while (samples.Count < 5 || clock.Elapsed.TotalSeconds < budgetSeconds - 0.25 * budgetSeconds)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();

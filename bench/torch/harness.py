@@ -14,14 +14,14 @@ def measure(body, budget=1.5):
     """Median seconds per call: warm up, then batches of ~5 ms, median of the per-call batch times."""
     start = time.perf_counter()
     warm = 0
-    while warm < 3 or time.perf_counter() - start < 0.15 * budget:
+    while warm < 3 or time.perf_counter() - start < max(0.5, 0.25 * budget):
         body()
         warm += 1
     per_call = (time.perf_counter() - start) / warm
     batch = max(1, int(min(1_000_000, 0.005 / max(per_call, 1e-9))))
     samples = []
     start = time.perf_counter()
-    while len(samples) < 5 or time.perf_counter() - start < 0.85 * budget:
+    while len(samples) < 5 or time.perf_counter() - start < 0.75 * budget:
         t0 = time.perf_counter()
         for _ in range(batch):
             body()

@@ -40,7 +40,7 @@ internal static class CpuGemm
         var job = GemmJob<T>.ForThisThread;
         job.Operands = g;
         job.Spec = spec;
-        try { CpuParallel.Run(job, CpuParallel.Threads); }
+        try { job.Run(CpuParallel.Threads); }
         finally { job.Operands = default; }
     }
 
@@ -70,51 +70,101 @@ internal static class CpuGemm
     }
 }
 
-/// <summary>The parallel split of one GEMM call; one cached instance per calling thread (no allocation per call).</summary>
+/// <summary>
+/// The parallel split of one GEMM call; one cached instance per calling thread (no allocation per call).
+/// Threads claim chunks from a shared counter, so a thread that the OS delays does not hold up the call:
+/// - many batch items (or small products): chunks of whole batch items;
+/// - one tall product: per column block and depth slice the caller packs B once, then threads share it and
+///   claim MC-row blocks of C (each packs its own rows of A);
+/// - one wide product: column bands of C in whole tiles, each band with its own packing.
+/// </summary>
 internal sealed class GemmJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
 {
     [ThreadStatic] private static GemmJob<T>? _forThisThread;
     public static GemmJob<T> ForThisThread => _forThisThread ??= new GemmJob<T>();
 
+    private const int ChunksPerThread = 4;
+    private enum Split { Batches, RowBlocks, ColumnBands }
+
     public GemmOperands<T> Operands;
     public GemmSpec Spec;
+    private Split _split;
+    private int _next, _chunks, _size;
+    // Row-block phase: the batch item, packed B block and its position.
+    private GemmOperands<T> _item;
+    private T[] _packedB = [];
+    private int _jc, _nc, _pc, _kc;
+
+    public void Run(int threads)
+    {
+        var spec = Spec;
+        if (spec.Batch >= threads || SmallGemm.Applies(spec.M, spec.N, spec.TransA, spec.TransB))
+        {
+            _split = Split.Batches;
+            _size = Math.Max(1, spec.Batch / (threads * ChunksPerThread));
+            Launch((spec.Batch + _size - 1) / _size, threads);
+        }
+        else if (spec.M >= spec.N)
+        {
+            _split = Split.RowBlocks;
+            _size = GemmConfig.MC<T>();
+            int nr = GemmConfig.NR<T>(), kcMax = GemmConfig.KC<T>(), ncMax = GemmConfig.NC<T>();
+            _packedB = GemmScratch<T>.PackedB(PackedGemm.PackedBLength<T>(spec.K, spec.N));
+            for (int i = 0; i < spec.Batch; i++)
+            {
+                _item = CpuGemm.At(Operands, spec, i);
+                if (spec.K == 0) { CpuGemm.One(_item, 0, spec.M, 0, spec.N); continue; }
+                for (_jc = 0; _jc < spec.N; _jc += ncMax)
+                {
+                    _nc = Math.Min(ncMax, spec.N - _jc);
+                    for (_pc = 0; _pc < spec.K; _pc += kcMax)
+                    {
+                        _kc = Math.Min(kcMax, spec.K - _pc);
+                        GemmPacking.PackB(_item, _pc, _kc, _jc, _nc, nr, _packedB);
+                        Launch((spec.M + _size - 1) / _size, threads);
+                    }
+                }
+            }
+            _item = default;
+        }
+        else
+        {
+            _split = Split.ColumnBands;
+            int tile = GemmConfig.NR<T>(), tiles = (spec.N + tile - 1) / tile;
+            _size = Math.Max(1, (tiles + threads * ChunksPerThread - 1) / (threads * ChunksPerThread)) * tile;
+            Launch(spec.Batch * ((spec.N + _size - 1) / _size), threads);
+        }
+    }
+
+    private void Launch(int chunks, int threads)
+    {
+        _next = 0;
+        _chunks = chunks;
+        CpuParallel.Run(this, Math.Min(threads, chunks));
+    }
 
     public void Execute(int part, int parts)
     {
         var spec = Spec;
-        if (spec.Batch >= parts)
+        while (true)
         {
-            // Whole batch items per thread.
-            int first = (int)((long)spec.Batch * part / parts), last = (int)((long)spec.Batch * (part + 1) / parts);
-            for (int i = first; i < last; i++) CpuGemm.One(CpuGemm.At(Operands, spec, i), 0, spec.M, 0, spec.N);
-            return;
-        }
-        for (int i = 0; i < spec.Batch; i++)
-        {
-            var g = CpuGemm.At(Operands, spec, i);
-            if (SmallGemm.Applies(spec.M, spec.N, spec.TransA, spec.TransB))
+            int chunk = Interlocked.Increment(ref _next) - 1;
+            if (chunk >= _chunks) return;
+            switch (_split)
             {
-                if (part == 0) CpuGemm.One(g, 0, spec.M, 0, spec.N);
-                continue;
-            }
-            // Split the longer side of C, in whole tiles.
-            if (spec.M >= spec.N)
-            {
-                var (i0, i1) = Range(spec.M, GemmConfig.MR, part, parts);
-                if (i1 > i0) CpuGemm.One(g, i0, i1, 0, spec.N);
-            }
-            else
-            {
-                var (j0, j1) = Range(spec.N, GemmConfig.NR<T>(), part, parts);
-                if (j1 > j0) CpuGemm.One(g, 0, spec.M, j0, j1);
+                case Split.Batches:
+                    int first = chunk * _size, last = Math.Min(spec.Batch, first + _size);
+                    for (int i = first; i < last; i++) CpuGemm.One(CpuGemm.At(Operands, spec, i), 0, spec.M, 0, spec.N);
+                    break;
+                case Split.RowBlocks:
+                    int i0 = chunk * _size;
+                    PackedGemm.RowsAgainstPackedB(_item, _packedB, i0, Math.Min(spec.M, i0 + _size), _jc, _nc, _pc, _kc);
+                    break;
+                default:
+                    int bands = (spec.N + _size - 1) / _size, j0 = chunk % bands * _size;
+                    CpuGemm.One(CpuGemm.At(Operands, spec, chunk / bands), 0, spec.M, j0, Math.Min(spec.N, j0 + _size));
+                    break;
             }
         }
-    }
-
-    private static (int Start, int End) Range(int extent, int tile, int part, int parts)
-    {
-        int tiles = (extent + tile - 1) / tile;
-        int start = (int)((long)tiles * part / parts) * tile, end = (int)((long)tiles * (part + 1) / parts) * tile;
-        return (Math.Min(start, extent), Math.Min(end, extent));
     }
 }

@@ -175,3 +175,42 @@ public class GraphShapeTests
         Close(Grad(DType.Float64), Grad(DType.Float32), 1e-5);
     }
 }
+
+public class FunctionBehaviourTests
+{
+    [Fact]
+    public void DropoutKeepsAboutOneMinusPAndScales()
+    {
+        var x = new Var(Tensor.Ones(new Shape(10_000), DType.Float64), requiresGrad: true);
+        var y = F.Dropout(x, 0.25, new RandomGenerator(7));
+        var v = y.Value.ToDoubleArray();
+        int kept = v.Count(e => e != 0);
+        Assert.InRange(kept, 7_250, 7_750);
+        Assert.All(v.Where(e => e != 0), e => Assert.Equal(1 / 0.75, e, 1e-12));
+        Assert.Same(x, F.Dropout(x, 0.25, new RandomGenerator(7), training: false));
+        F.Sum(y).Backward();
+        Assert.Equal(v, x.Grad!.Value.ToDoubleArray());   // the gradient is the same mask
+    }
+
+    [Fact]
+    public void ReshapeInfersOneAxisAndReportsBadShapes()
+    {
+        var x = Leaf([1, 2, 3, 4, 5, 6], 2, 3);
+        Assert.Equal(new Shape(3, 2), F.Reshape(x, -1, 2).Shape);
+        Assert.Equal(new Shape(6), F.Flatten(F.Transpose(x)).Shape);
+        var e = Assert.Throws<TensorShapeException>(() => F.Reshape(x, -1, 4));
+        Assert.Contains("F.Reshape", e.Message);
+    }
+
+    [Fact]
+    public void MatmulOfVectorsIsADotProduct()
+    {
+        var a = Leaf([1, 2, 3], 3);
+        var b = Leaf([4, 5, 6], 3);
+        var d = F.Matmul(a, b);
+        Assert.Equal(0, d.Rank);
+        Assert.Equal(32, d.Item());
+        d.Backward();
+        Close([4, 5, 6], a.Grad!, 0);
+    }
+}

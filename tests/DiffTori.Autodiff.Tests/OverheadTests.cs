@@ -9,6 +9,7 @@ namespace DiffTori.Autodiff.Tests;
 /// counts are exact and asserted; times are measured in process CPU time (the shared test machine is
 /// heavily loaded) and only written to the test output.
 /// </summary>
+[Collection("Memory")]
 public class OverheadTests(ITestOutputHelper output)
 {
     private static double CpuNanosecondsPerCall(Action action, int calls)

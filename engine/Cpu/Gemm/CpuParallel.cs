@@ -13,6 +13,8 @@ internal interface IParallelWork
 /// its own event, so that splitting a GEMM across cores allocates nothing (unlike Parallel.For, which
 /// allocates tasks and closures per call). The caller runs part 0 itself. If the pool is already in use
 /// (another thread's kernel, or a nested call), the work simply runs on the calling thread.
+/// On a busy machine a worker may be slow to wake: when the caller is done with its own part and a worker
+/// has not started yet, the caller takes that part back and runs it instead of waiting for the wake-up.
 /// </summary>
 internal static class CpuParallel
 {
@@ -38,6 +40,12 @@ internal static class CpuParallel
             catch (Exception e) { mine = e; }
             for (int w = 0; w < parts - 1; w++)
             {
+                if (Workers[w].TryCancel())
+                {
+                    try { work.Execute(w + 1, parts); }
+                    catch (Exception e) { mine ??= e; }
+                    continue;
+                }
                 var error = Workers[w].Join();
                 mine ??= error;
             }
@@ -58,10 +66,11 @@ internal static class CpuParallel
 
     private sealed class Worker
     {
+        private const int Idle = 0, Posted = 1, Running = 2, Finished = 3;
         private readonly ManualResetEventSlim _go = new(false, spinCount: 2000);
         private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
         private IParallelWork? _work;
-        private int _part, _parts;
+        private int _part, _parts, _state;
         private Exception? _error;
 
         public Worker(int index)
@@ -76,13 +85,18 @@ internal static class CpuParallel
             _part = part;
             _parts = parts;
             _error = null;
-            _done.Reset();
+            Volatile.Write(ref _state, Posted);
             _go.Set();
         }
+
+        /// <summary>Withdraw the posted part if the worker has not picked it up yet.</summary>
+        public bool TryCancel() => Interlocked.CompareExchange(ref _state, Idle, Posted) == Posted;
 
         public Exception? Join()
         {
             _done.Wait();
+            _done.Reset();
+            Volatile.Write(ref _state, Idle);
             _work = null;
             return _error;
         }
@@ -93,8 +107,11 @@ internal static class CpuParallel
             {
                 _go.Wait();
                 _go.Reset();
+                // A part withdrawn by the caller (state back to Idle) is skipped.
+                if (Interlocked.CompareExchange(ref _state, Running, Posted) != Posted) continue;
                 try { _work!.Execute(_part, _parts); }
                 catch (Exception e) { _error = e; }
+                Volatile.Write(ref _state, Finished);
                 _done.Set();
             }
         }

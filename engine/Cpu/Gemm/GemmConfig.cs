@@ -16,11 +16,14 @@ internal static class GemmConfig
 
     public static int NR<T>() => 2 * (UseVector512 ? Vector512<T>.Count : Vector256<T>.Count);
 
-    /// <summary>Panel depth: a kc×NR panel of B is 16–32 KB.</summary>
-    public static int KC<T>() => 256;
+    /// <summary>
+    /// Panel depth (64 KB panels of B, chosen by measurement on Zen 4: a deep panel means fewer passes over C,
+    /// and the streamed B panel prefetches well from L2).
+    /// </summary>
+    public static int KC<T>() => typeof(T) == typeof(float) ? 512 : 256;
 
-    /// <summary>Rows of A packed per block (a multiple of 24, so of every MR).</summary>
-    public static int MC<T>() => typeof(T) == typeof(float) ? 144 : 96;
+    /// <summary>Rows of A packed per block (a multiple of 24, so of every MR): an mc×kc block of A is 96 KB.</summary>
+    public static int MC<T>() => 48;
 
     /// <summary>Columns of B packed per block (a multiple of every NR).</summary>
     public static int NC<T>() => 4096;

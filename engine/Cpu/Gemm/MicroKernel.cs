@@ -12,7 +12,7 @@ namespace DiffTori.Engine;
 internal static class MicroKernel
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    internal static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c)
     {
         if (typeof(T) == typeof(float))
             return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
@@ -20,7 +20,7 @@ internal static class MicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fma<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    internal static Vector256<T> Fma<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
     {
         if (typeof(T) == typeof(float))
             return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
@@ -43,9 +43,12 @@ internal static class MicroKernel
         else Fma(Vector256.Create(beta), Vector256.LoadUnsafe(ref c), acc).StoreUnsafe(ref c);
     }
 
-    /// <summary>8 rows × 2 Vector512 columns. mode: 0 store, 1 add, 2 beta-scaled add.</summary>
+    /// <summary>
+    /// 8 rows × 2 Vector512 columns. B's k-th row of the tile is at b + k·ldb (ldb = NR for a packed panel,
+    /// or B's row length when a small B is read in place). mode: 0 store, 1 add, 2 beta-scaled add.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel8x2V512<T>(int kc, ref T a, ref T b, ref T c, int ldc, T beta, int mode) where T : unmanaged
+    public static void Kernel8x2V512<T>(int kc, ref T a, ref T b, nint ldb, ref T c, int ldc, T beta, int mode) where T : unmanaged
     {
         int w = Vector512<T>.Count;
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -71,7 +74,7 @@ internal static class MicroKernel
             ar = Vector512.Create(Unsafe.Add(ref a, 7));
             c70 = Fma(ar, b0, c70); c71 = Fma(ar, b1, c71);
             a = ref Unsafe.Add(ref a, 8);
-            b = ref Unsafe.Add(ref b, 2 * w);
+            b = ref Unsafe.Add(ref b, ldb);
         }
         Store(c00, ref c, beta, mode); Store(c01, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
         Store(c10, ref c, beta, mode); Store(c11, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
@@ -88,7 +91,7 @@ internal static class MicroKernel
     /// instead of a packed panel: used when A is small enough to stay in cache, so packing it would only cost time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel8x2V512Direct<T>(int kc, ref T a, nint lda, ref T b, ref T c, int ldc, T beta, int mode) where T : unmanaged
+    public static void Kernel8x2V512Direct<T>(int kc, ref T a, nint lda, ref T b, nint ldb, ref T c, int ldc, T beta, int mode) where T : unmanaged
     {
         int w = Vector512<T>.Count;
         nint o1 = lda, o2 = 2 * lda, o3 = 3 * lda, o4 = 4 * lda, o5 = 5 * lda, o6 = 6 * lda, o7 = 7 * lda;
@@ -115,7 +118,7 @@ internal static class MicroKernel
             ar = Vector512.Create(Unsafe.Add(ref a, o7));
             c70 = Fma(ar, b0, c70); c71 = Fma(ar, b1, c71);
             a = ref Unsafe.Add(ref a, 1);
-            b = ref Unsafe.Add(ref b, 2 * w);
+            b = ref Unsafe.Add(ref b, ldb);
         }
         Store(c00, ref c, beta, mode); Store(c01, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);
         Store(c10, ref c, beta, mode); Store(c11, ref Unsafe.Add(ref c, w), beta, mode); c = ref Unsafe.Add(ref c, ldc);

@@ -16,40 +16,57 @@ internal static class PackedGemm
     public static void Run<T>(in GemmOperands<T> g, int i0, int i1, int j0, int j1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int mr = GemmConfig.MR, nr = GemmConfig.NR<T>();
-        int kcMax = GemmConfig.KC<T>(), mcMax = GemmConfig.MC<T>(), ncMax = GemmConfig.NC<T>();
-        int kcAll = Math.Min(kcMax, g.K);
-        var packedB = GemmScratch<T>.PackedB(kcAll * RoundUp(Math.Min(ncMax, j1 - j0), nr));
-        var packedA = GemmScratch<T>.PackedA(kcAll * RoundUp(Math.Min(mcMax, i1 - i0), mr));
-        var tile = GemmScratch<T>.Tile(mr * nr);
-        // A small non-transposed A (alpha = 1) is read in place: it stays in cache, and packing it would cost
-        // as much as the product itself at sizes like 64×64×64.
-        bool directA = GemmConfig.UseVector512 && !g.TransA && g.Alpha == T.One && (long)(i1 - i0) * g.K <= GemmConfig.DirectALimit;
-
+        int nr = GemmConfig.NR<T>(), kcMax = GemmConfig.KC<T>(), ncMax = GemmConfig.NC<T>();
+        var packedB = GemmScratch<T>.PackedB(PackedBLength<T>(g.K, j1 - j0));
+        // A small non-transposed B is read in place too (only a cut-off last panel of columns is packed).
+        bool directB = GemmConfig.UseVector512 && !g.TransB && (long)g.K * g.N <= GemmConfig.DirectALimit;
         for (int jc = j0; jc < j1; jc += ncMax)
         {
             int nc = Math.Min(ncMax, j1 - jc);
             for (int pc = 0; pc < g.K; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, g.K - pc);
-                GemmPacking.PackB(g, pc, kc, jc, nc, nr, packedB);
-                T beta = pc == 0 ? g.Beta : T.One;
-                for (int ic = i0; ic < i1; ic += mcMax)
-                {
-                    int mc = Math.Min(mcMax, i1 - ic);
-                    if (directA)
-                    {
-                        // Whole row tiles in place; only a cut-off last tile of rows is packed.
-                        int full = mc / mr * mr;
-                        if (full < mc) GemmPacking.PackA(g, ic + full, mc - full, pc, kc, mr, packedA);
-                        Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, full, beta);
-                    }
-                    else
-                    {
-                        GemmPacking.PackA(g, ic, mc, pc, kc, mr, packedA);
-                        Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, 0, beta);
-                    }
-                }
+                int fullCols = directB ? nc / nr * nr : 0;
+                if (fullCols < nc) GemmPacking.PackB(g, pc, kc, jc + fullCols, nc - fullCols, nr, packedB.AsSpan(fullCols * kc));
+                RowsAgainstPackedB(g, packedB, i0, i1, jc, nc, pc, kc, directB);
+            }
+        }
+    }
+
+    /// <summary>Elements of the packed-B buffer for a product of depth k over the given number of columns.</summary>
+    public static int PackedBLength<T>(int k, int columns) =>
+        Math.Min(GemmConfig.KC<T>(), k) * RoundUp(Math.Min(GemmConfig.NC<T>(), columns), GemmConfig.NR<T>());
+
+    /// <summary>
+    /// Rows [i0, i1) of C's column block [jc, jc+nc) updated with depth slice [pc, pc+kc) against an already
+    /// packed block of B (the slice at pc = 0 applies beta, later slices accumulate). Several threads may run
+    /// this on disjoint row ranges against one shared packed B.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowsAgainstPackedB<T>(in GemmOperands<T> g, T[] packedB, int i0, int i1, int jc, int nc, int pc, int kc, bool directB = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int mr = GemmConfig.MR, nr = GemmConfig.NR<T>(), mcMax = GemmConfig.MC<T>();
+        var packedA = GemmScratch<T>.PackedA(kc * RoundUp(Math.Min(mcMax, i1 - i0), mr));
+        var tile = GemmScratch<T>.Tile(mr * nr);
+        // A small non-transposed A (alpha = 1) is read in place: it stays in cache, and packing it would cost
+        // as much as the product itself at sizes like 64×64×64.
+        bool directA = GemmConfig.UseVector512 && !g.TransA && g.Alpha == T.One && (long)g.M * g.K <= GemmConfig.DirectALimit;
+        T beta = pc == 0 ? g.Beta : T.One;
+        for (int ic = i0; ic < i1; ic += mcMax)
+        {
+            int mc = Math.Min(mcMax, i1 - ic);
+            if (directA)
+            {
+                // Whole row tiles in place; only a cut-off last tile of rows is packed.
+                int full = mc / mr * mr;
+                if (full < mc) GemmPacking.PackA(g, ic + full, mc - full, pc, kc, mr, packedA);
+                Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, full, directB, beta);
+            }
+            else
+            {
+                GemmPacking.PackA(g, ic, mc, pc, kc, mr, packedA);
+                Macro(g, packedA, packedB, tile, ic, mc, jc, nc, kc, pc, 0, directB, beta);
             }
         }
     }
@@ -57,9 +74,10 @@ internal static class PackedGemm
     /// <summary>
     /// Sweep one mc×kc block of A against one packed kc×nc block of B. The first directRows rows of the
     /// block are read in place from A; the rest come from packedA (which then starts at row directRows).
+    /// With directB, whole column panels are read in place from B and only a cut-off last panel is packed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Macro<T>(in GemmOperands<T> g, T[] packedA, T[] packedB, T[] tile, int ic, int mc, int jc, int nc, int kc, int pc, int directRows, T beta)
+    private static void Macro<T>(in GemmOperands<T> g, T[] packedA, T[] packedB, T[] tile, int ic, int mc, int jc, int nc, int kc, int pc, int directRows, bool directB, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = GemmConfig.MR, nr = GemmConfig.NR<T>();
@@ -73,7 +91,9 @@ internal static class PackedGemm
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
-            ref T b = ref Unsafe.Add(ref b0, jr * kc);
+            bool bInPlace = directB && cols == nr;
+            ref T b = ref bInPlace ? ref g.B[g.OffsetB + pc * g.N + jc + jr] : ref Unsafe.Add(ref b0, jr * kc);
+            nint ldb = bInPlace ? g.N : nr;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int rows = Math.Min(mr, mc - ir);
@@ -82,10 +102,10 @@ internal static class PackedGemm
                 {
                     ref T ad = ref g.A[g.OffsetA + (ic + ir) * g.K + pc];
                     if (cols == nr)
-                        MicroKernel.Kernel8x2V512Direct(kc, ref ad, g.K, ref b, ref Unsafe.Add(ref c0, cIndex), ldc, beta, mode);
+                        MicroKernel.Kernel8x2V512Direct(kc, ref ad, g.K, ref b, ldb, ref Unsafe.Add(ref c0, cIndex), ldc, beta, mode);
                     else
                     {
-                        MicroKernel.Kernel8x2V512Direct(kc, ref ad, g.K, ref b, ref t0, nr, T.Zero, 0);
+                        MicroKernel.Kernel8x2V512Direct(kc, ref ad, g.K, ref b, ldb, ref t0, nr, T.Zero, 0);
                         MergeEdge(g.C, cIndex, ldc, tile, nr, rows, cols, beta, mode);
                     }
                     continue;
@@ -94,12 +114,12 @@ internal static class PackedGemm
                 if (rows == mr && cols == nr)
                 {
                     ref T c = ref Unsafe.Add(ref c0, cIndex);
-                    if (wide) MicroKernel.Kernel8x2V512(kc, ref a, ref b, ref c, ldc, beta, mode);
+                    if (wide) MicroKernel.Kernel8x2V512(kc, ref a, ref b, ldb, ref c, ldc, beta, mode);
                     else MicroKernel.Kernel6x2V256(kc, ref a, ref b, ref c, ldc, beta, mode);
                 }
                 else
                 {
-                    if (wide) MicroKernel.Kernel8x2V512(kc, ref a, ref b, ref t0, nr, T.Zero, 0);
+                    if (wide) MicroKernel.Kernel8x2V512(kc, ref a, ref b, ldb, ref t0, nr, T.Zero, 0);
                     else MicroKernel.Kernel6x2V256(kc, ref a, ref b, ref t0, nr, T.Zero, 0);
                     MergeEdge(g.C, cIndex, ldc, tile, nr, rows, cols, beta, mode);
                 }

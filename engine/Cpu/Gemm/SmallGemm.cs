@@ -29,23 +29,96 @@ internal static class SmallGemm
         else FewColumnsByRowUpdates(g);
     }
 
-    /// <summary>C row i = beta·C_i + Σ_p (alpha·a_ip)·B_p, B not transposed (its rows are contiguous).</summary>
+    /// <summary>
+    /// C row i = alpha·Σ_p a_ip·B_p + beta·C_i, B not transposed (its rows are contiguous). Columns are taken in
+    /// strips of eight (then four, then one) vectors whose sums stay in registers over the whole K loop, so C is written once.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FewRowsByRowUpdates<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int n = g.N, k = g.K, w = Vector512<T>.Count;
+        int aStep = g.TransA ? g.M : 1;
+        ref T b0 = ref g.B[g.OffsetB];
         for (int i = 0; i < g.M; i++)
         {
-            var row = g.C.AsSpan(g.OffsetC + i * g.N, g.N);
-            ScaleOrClear(row, g.Beta);
-            int p = 0;
-            for (; p + 4 <= g.K; p += 4)
+            ref T a = ref g.A[g.OffsetA + (g.TransA ? i : i * k)];
+            ref T c = ref g.C[g.OffsetC + i * n];
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated)
             {
-                AddRows4(row, g.B.AsSpan(g.OffsetB + p * g.N), g.N,
-                    g.Alpha * g.AAt(i, p), g.Alpha * g.AAt(i, p + 1), g.Alpha * g.AAt(i, p + 2), g.Alpha * g.AAt(i, p + 3));
+                var alpha = Vector512.Create(g.Alpha);
+                // Eight independent sums hide the FMA latency of the long K loop.
+                for (; j + 8 * w <= n; j += 8 * w)
+                {
+                    Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                    ref T b = ref Unsafe.Add(ref b0, j);
+                    for (int p = 0; p < k; p++)
+                    {
+                        var av = Vector512.Create(Unsafe.Add(ref a, p * aStep));
+                        s0 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b), s0);
+                        s1 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)w), s1);
+                        s2 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(2 * w)), s2);
+                        s3 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(3 * w)), s3);
+                        s4 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(4 * w)), s4);
+                        s5 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(5 * w)), s5);
+                        s6 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(6 * w)), s6);
+                        s7 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(7 * w)), s7);
+                        b = ref Unsafe.Add(ref b, n);
+                    }
+                    ref T cj = ref Unsafe.Add(ref c, j);
+                    StoreRow(alpha * s0, ref cj, g.Beta);
+                    StoreRow(alpha * s1, ref Unsafe.Add(ref cj, w), g.Beta);
+                    StoreRow(alpha * s2, ref Unsafe.Add(ref cj, 2 * w), g.Beta);
+                    StoreRow(alpha * s3, ref Unsafe.Add(ref cj, 3 * w), g.Beta);
+                    StoreRow(alpha * s4, ref Unsafe.Add(ref cj, 4 * w), g.Beta);
+                    StoreRow(alpha * s5, ref Unsafe.Add(ref cj, 5 * w), g.Beta);
+                    StoreRow(alpha * s6, ref Unsafe.Add(ref cj, 6 * w), g.Beta);
+                    StoreRow(alpha * s7, ref Unsafe.Add(ref cj, 7 * w), g.Beta);
+                }
+                for (; j + 4 * w <= n; j += 4 * w)
+                {
+                    Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
+                    ref T b = ref Unsafe.Add(ref b0, j);
+                    for (int p = 0; p < k; p++)
+                    {
+                        var av = Vector512.Create(Unsafe.Add(ref a, p * aStep));
+                        s0 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b), s0);
+                        s1 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)w), s1);
+                        s2 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(2 * w)), s2);
+                        s3 = MicroKernel.Fma(av, Vector512.LoadUnsafe(ref b, (nuint)(3 * w)), s3);
+                        b = ref Unsafe.Add(ref b, n);
+                    }
+                    StoreRow(alpha * s0, ref Unsafe.Add(ref c, j), g.Beta);
+                    StoreRow(alpha * s1, ref Unsafe.Add(ref c, j + w), g.Beta);
+                    StoreRow(alpha * s2, ref Unsafe.Add(ref c, j + 2 * w), g.Beta);
+                    StoreRow(alpha * s3, ref Unsafe.Add(ref c, j + 3 * w), g.Beta);
+                }
+                for (; j + w <= n; j += w)
+                {
+                    Vector512<T> s0 = default;
+                    ref T b = ref Unsafe.Add(ref b0, j);
+                    for (int p = 0; p < k; p++)
+                    {
+                        s0 = MicroKernel.Fma(Vector512.Create(Unsafe.Add(ref a, p * aStep)), Vector512.LoadUnsafe(ref b), s0);
+                        b = ref Unsafe.Add(ref b, n);
+                    }
+                    StoreRow(alpha * s0, ref Unsafe.Add(ref c, j), g.Beta);
+                }
             }
-            for (; p < g.K; p++)
-                TensorPrimitives.MultiplyAdd(g.B.AsSpan(g.OffsetB + p * g.N, g.N), g.Alpha * g.AAt(i, p), row, row);
+            for (; j < n; j++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < k; p++) sum += Unsafe.Add(ref a, p * aStep) * Unsafe.Add(ref b0, p * n + j);
+                Write(ref Unsafe.Add(ref c, j), g.Alpha * sum, g.Beta);
+            }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<T>(Vector512<T> value, ref T c, T beta) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (beta == T.Zero) value.StoreUnsafe(ref c);
+        else MicroKernel.Fma(Vector512.Create(beta), Vector512.LoadUnsafe(ref c), value).StoreUnsafe(ref c);
     }
 
     /// <summary>C_ij = alpha·⟨A_i, B_j⟩ + beta·C_ij, with A rows and B (N×K) rows contiguous.</summary>
@@ -100,13 +173,6 @@ internal static class SmallGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Write<T>(ref T c, T value, T beta) where T : unmanaged, IFloatingPointIeee754<T> =>
         c = beta == T.Zero ? value : value + beta * c;
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ScaleOrClear<T>(Span<T> row, T beta) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (beta == T.Zero) row.Clear();
-        else if (beta != T.One) TensorPrimitives.Multiply(row, beta, row);
-    }
 
     /// <summary>dst += s0·r0 + s1·r1 + s2·r2 + s3·r3 where r_k = rows[k·stride ..] (length dst.Length).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -104,3 +104,37 @@ public sealed class ClipScheduleEmaTests
         Assert.Contains("0.weight", Assert.Throws<ArgumentException>(() => Ema.SoftUpdate(other, online, 0.1)).Message);
     }
 }
+
+public sealed class EmaModelTests
+{
+    [Fact]
+    public void Decay_follows_the_warmup_formula_and_clamps()
+    {
+        var ema = new EmaModel(new Linear(2, 2, new RandomGenerator(1)), power: 0.75, invGamma: 1, minDecay: 0, maxDecay: 0.999, updateAfterStep: 2);
+        Assert.Equal(0.0, ema.Decay(0));
+        Assert.Equal(0.0, ema.Decay(3));                              // k = 0
+        Assert.Equal(1 - Math.Pow(2, -0.75), ema.Decay(4), 15);       // k = 1
+        Assert.Equal(1 - Math.Pow(11, -0.75), ema.Decay(13), 15);     // k = 10
+        Assert.Equal(0.999, ema.Decay(10_000_000));
+    }
+
+    [Fact]
+    public void Updates_copy_first_then_average_with_the_current_decay()
+    {
+        var source = new Linear(3, 2, new RandomGenerator(2), dtype: DType.Float64);
+        var averaged = new Linear(3, 2, new RandomGenerator(3), dtype: DType.Float64);
+        var ema = new EmaModel(averaged);
+        ema.Update(source);                                          // decay 0: a copy
+        Assert.Equal(source.Weight.Value.ToDoubleArray(), averaged.Weight.Value.ToDoubleArray());
+
+        source.Weight.Value.CopyFrom(Tensor.Full(source.Weight.Shape, 1.0, DType.Float64));
+        ema.Update(source);                                          // update 1: k = 0, still a copy
+        Assert.All(averaged.Weight.Value.ToDoubleArray(), v => Assert.Equal(1.0, v));
+
+        source.Weight.Value.CopyFrom(Tensor.Full(source.Weight.Shape, 3.0, DType.Float64));
+        ema.Update(source);                                          // update 2: k = 1, decay 1 − 2^−0.75
+        double d = 1 - Math.Pow(2, -0.75);
+        Assert.All(averaged.Weight.Value.ToDoubleArray(), v => Assert.Equal(d * 1 + (1 - d) * 3, v, 12));
+        Assert.Equal(3, ema.Updates);
+    }
+}

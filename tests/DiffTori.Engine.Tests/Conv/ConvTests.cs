@@ -115,20 +115,31 @@ public class ConvTests
     }
 
     [Fact]
-    public void LargerParallelConvolutionWithBias()
+    public void LargerParallelConvolutionWithBiasAndGradients()
     {
-        var k = new Case(4, 1, 3, 8, 30, 29, 3, 3, 2, 2, 1, 1, 1, 1, 7);
+        // Big enough that images are split across cores (and the per-image GEMMs nest inside that split).
+        var k = new Case(4, 1, 4, 16, 40, 37, 3, 3, 2, 1, 1, 1, 1, 1, 7);
         var xs = Gens.Data(k.X, 1);
         var ws = Gens.Data(k.Wt, 2);
         var bs = Gens.Data(new Shape(k.O), 3);
+        var dys = Gens.Data(k.Y, 4);
         using var x = Tensor.FromDoubles(xs, k.X, DType.Float32);
         using var w = Tensor.FromDoubles(ws, k.Wt, DType.Float32);
         using var b = Tensor.FromDoubles(bs, new Shape(k.O), DType.Float32);
-        using var y = Ops.Conv2d(x, w, b, (2, 2), (1, 1));
+        using var y = Ops.Conv2d(x, w, b, (k.SH, k.SW), (k.PH, k.PW));
         var expected = Direct(k, xs, ws);
         int plane = k.OH * k.OW;
         for (int i = 0; i < expected.Length; i++) expected[i] += bs[i / plane % k.O];
         Close.Assert(expected, y.ToDoubleArray(), 1e-5, "conv2d with bias");
+
+        using var w64 = Tensor.FromDoubles(ws, k.Wt, DType.Float64);
+        using var x64 = Tensor.FromDoubles(xs, k.X, DType.Float64);
+        using var dy = Tensor.FromDoubles(dys, k.Y, DType.Float64);
+        using var dx = Ops.Conv2dInputGrad(dy, w64, k.X, (k.SH, k.SW), (k.PH, k.PW));
+        using var dw = Ops.Conv2dWeightGrad(x64, dy, k.Wt, (k.SH, k.SW), (k.PH, k.PW));
+        double forward = Dot(Direct(k, xs, ws), dys);
+        Assert.Equal(forward, Dot(xs, dx.ToDoubleArray()), 1e-9 * (1 + Math.Abs(forward)));
+        Assert.Equal(forward, Dot(ws, dw.ToDoubleArray()), 1e-9 * (1 + Math.Abs(forward)));
     }
 
     [Fact]

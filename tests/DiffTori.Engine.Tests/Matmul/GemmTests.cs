@@ -82,6 +82,8 @@ public class GemmTests
     [InlineData(257, 129, 300, true, false)]
     [InlineData(1, 300, 56, false, true)]
     [InlineData(300, 1, 200, false, false)]
+    [InlineData(150, 100, 1100, false, false)]
+    [InlineData(100, 150, 700, true, true)]
     public void LargeParallelProducts(int m, int n, int k, bool ta, bool tb)
     {
         Check(DType.Float32, 1, m, n, k, ta, tb, 1.5, 0.5, false, false, m + n + k);

@@ -1,0 +1,54 @@
+using DiffTori.Engine;
+
+namespace DiffTori.Engine.Tests.Gpu;
+
+/// <summary>The ILGPU CPU simulator device, and helpers to move test data onto it.</summary>
+internal static class Sim
+{
+    public static Device Device => Engine.Device.Get("ilgpu-cpu");
+
+    /// <summary>Reproducible values in [low, high) as a tensor on the simulator.</summary>
+    public static Tensor Tensor(Shape shape, int seed, DType dtype = DType.Float64, double low = -2, double high = 2) =>
+        Engine.Tensor.FromDoubles(Gens.Data(shape, seed, low, high), shape, dtype, Device);
+
+    public static Tensor FromDoubles(double[] values, Shape shape, DType dtype = DType.Float64) =>
+        Engine.Tensor.FromDoubles(values, shape, dtype, Device);
+
+    /// <summary>Tolerance for comparing against a double reference.</summary>
+    public static double Tol(DType dtype) => dtype == DType.Float32 ? 2e-5 : 1e-12;
+
+    /// <summary>True when the CPU backend implements this op yet (others' kernels land over time).</summary>
+    public static bool CpuHas(Action run)
+    {
+        try
+        {
+            run();
+            return true;
+        }
+        catch (NotImplementedException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>A fact that runs only where a CUDA GPU is present.</summary>
+public sealed class CudaFactAttribute : FactAttribute
+{
+    public CudaFactAttribute()
+    {
+        if (!HasCuda()) Skip = "no CUDA GPU on this machine (the GPU kernels are tested on ILGPU's CPU simulator instead)";
+    }
+
+    private static bool HasCuda()
+    {
+        try
+        {
+            return GpuDevices.HasCuda;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+}
