@@ -7,14 +7,16 @@ namespace DiffTori.TrajOpt;
 /// Implicit gradients of an iLQR solution (Amos et al. 2018, "Differentiable MPC"). At the fixed point
 /// the projected gradient g(U*; θ, x0) = ∇_U J vanishes, so dU*/dθ = −H⁻¹ ∂g/∂θ on the free controls,
 /// controls at an active bound held fixed. H is the iLQR (Gauss–Newton) model of the shooting Hessian at
-/// the solution — exact for linear dynamics; for nonlinear dynamics it drops f's curvature, like Amos et al.
+/// the solution: by default the exact one (cost Hessians plus the dynamics' curvature weighted by the costate,
+/// i.e. the Hessian of the Lagrangian), or with exactHessian false the Gauss–Newton/iLQR model that drops f's
+/// curvature, as Amos et al. do (cheaper; exact only for linear dynamics).
 /// H⁻¹ is applied by one LQR solve: a Riccati sweep on the free set gives constant gains, and the
 /// linear-term recursion and forward pass are recorded with Var ops, so its transpose runs in backward.
 /// The returned Var has the value U* and is u* + S(g) − stopgrad(S(g)) with S(g) = −H⁻¹g.
 /// </summary>
 public static class IlqrImplicit
 {
-    public static Var Attach(TrajProblem problem, Var x0, IlqrResult solution, bool detachUnconverged = false, double activeTolerance = 1e-9)
+    public static Var Attach(TrajProblem problem, Var x0, IlqrResult solution, bool detachUnconverged = false, bool exactHessian = true, double activeTolerance = 1e-9)
     {
         problem.RequireDifferentiable("IlqrImplicit.Attach");
         int n = problem.StateDim, m = problem.ControlDim, T = problem.Horizon, B = x0.Shape[0];
@@ -38,7 +40,9 @@ public static class IlqrImplicit
             if ((u <= lo + tol && gv[i] > 0) || (u >= hi - tol && gv[i] < 0)) free[i] = false;
         }
         var lin = new Linearization(B, T, n, m);
-        new ProblemEvaluator(problem, dtype).Linearize(B, solution.XFlat, solution.UFlat, lin);
+        var ev = new ProblemEvaluator(problem, dtype);
+        ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+        if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
         var gains = Riccati(lin, free, B, T, n, m);
 
         Var delta;

@@ -61,12 +61,13 @@ public static class LevenbergMarquardt
             _ => o.Iterations,
         };
         Var u = o.Gradient == GradientMode.Unrolled ? uInit : uInit.Detach();
+        int rDim = ResidualDim(residual, u);
         using (Autograd.NoGrad())
-            for (int i = 0; i < recordFrom; i++) u = Iterate(residual, u, lambda, o, record: false, st);
+            for (int i = 0; i < recordFrom; i++) u = Iterate(residual, u, lambda, o, record: false, st, rDim);
         if (recordFrom < o.Iterations)
         {
             using (Autograd.EnableGrad())
-                for (int i = recordFrom; i < o.Iterations; i++) u = Iterate(residual, u, lambda, o, record: true, st);
+                for (int i = recordFrom; i < o.Iterations; i++) u = Iterate(residual, u, lambda, o, record: true, st, rDim);
         }
         double[] cost;
         using (Autograd.NoGrad()) cost = HalfSquaredNorm(residual(u.Detach()));
@@ -86,10 +87,10 @@ public static class LevenbergMarquardt
     }
 
     /// <summary>One LM iteration for the whole batch; recorded (differentiable, with createGraph Jacobians) when record.</summary>
-    private static Var Iterate(ResidualFn residual, Var u, double[] lambda, LmOptions o, bool record, Stats st)
+    private static Var Iterate(ResidualFn residual, Var u, double[] lambda, LmOptions o, bool record, Stats st, int rDim)
     {
         int B = u.Shape[0], D = u.Shape[1];
-        var (r, J) = ResidualAndJacobian(residual, u, record);
+        var (r, J) = ResidualAndJacobian(residual, u, record, rDim);
         var jt = F.Transpose(J);                                  // [B, D, R]
         var g = F.Squeeze(F.Matmul(jt, F.Unsqueeze(r, -1)), -1);   // Jᵀr [B, D]
         var jtj = F.Matmul(jt, J);                                // [B, D, D]
@@ -178,7 +179,7 @@ public static class LevenbergMarquardt
         Tensor jtj;
         using (Autograd.NoGrad())
         {
-            var (_, J) = ResidualAndJacobian(residual, uStar, record: false);
+            var (_, J) = ResidualAndJacobian(residual, uStar, record: false, ResidualDim(residual, uStar));
             jtj = F.Matmul(F.Transpose(J), J).Value;
         }
         using (Autograd.EnableGrad())
@@ -215,14 +216,11 @@ public static class LevenbergMarquardt
     }
 
     /// <summary>r(u) [B, R] and J = ∂r/∂u [B, R, D] from one reverse pass over R replicated copies of the batch.</summary>
-    public static (Var R, Var J) ResidualAndJacobian(ResidualFn residual, Var u, bool record)
+    /// <param name="residualDim">R when known (saves a forward pass that only measures it).</param>
+    public static (Var R, Var J) ResidualAndJacobian(ResidualFn residual, Var u, bool record, int residualDim = 0)
     {
         int B = u.Shape[0], D = u.Shape[1];
-        Var r0;
-        using (Autograd.NoGrad()) r0 = residual(u.Detach());
-        if (r0.Rank != 2 || r0.Shape[0] != B)
-            throw new TensorShapeException($"LevenbergMarquardt: residual maps u {u.Shape} to {r0.Shape}, expected [{B}, R]");
-        int R = r0.Shape[1];
+        int R = residualDim > 0 ? residualDim : ResidualDim(residual, u);
         using (Autograd.EnableGrad())
         {
             Var rep = record && u.RequiresGrad
@@ -234,9 +232,20 @@ public static class LevenbergMarquardt
             var seedVar = new Var(Tensor.FromDoubles(seed, new Shape(R * B, R), u.DType, u.Device));
             var j = Autograd.Grad([rr], [rep], [seedVar], createGraph: record, allowUnused: true)[0];
             var J = F.Permute(F.Reshape(j, R, B, D), 1, 0, 2);
-            var r = record ? F.Narrow(rr, 0, 0, B) : r0;
-            return (r, J);
+            if (rr.Shape != new Shape(R * B, R))
+                throw new TensorShapeException($"LevenbergMarquardt: residual maps {rep.Shape} to {rr.Shape}, expected [{R * B}, {R}]");
+            var r = R == 1 ? rr : F.Narrow(rr, 0, 0, B);
+            return (record ? r : r.Detach(), J);
         }
+    }
+
+    private static int ResidualDim(ResidualFn residual, Var u)
+    {
+        Var r0;
+        using (Autograd.NoGrad()) r0 = residual(u.Detach());
+        if (r0.Rank != 2 || r0.Shape[0] != u.Shape[0])
+            throw new TensorShapeException($"LevenbergMarquardt: residual maps u {u.Shape} to {r0.Shape}, expected [{u.Shape[0]}, R]");
+        return r0.Shape[1];
     }
 
     private static Var Clamp(Var u, LmOptions o) =>

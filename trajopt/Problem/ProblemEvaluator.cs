@@ -212,6 +212,59 @@ public sealed class ProblemEvaluator
     }
 
     /// <summary>
+    /// Add the dynamics' curvature Σ_i λ_{t+1,i}·∇²f_i(x_t, u_t) to the cost Hessians in lin (t &lt; T), with the
+    /// costate λ_T = ∇ℓ_T, λ_t = ∇_xℓ_t + A_tᵀλ_{t+1} taken from lin. Together the blocks are the Hessian of the
+    /// Lagrangian, so an LQR sweep on them applies the exact Hessian of the shooting objective. Needs the Var
+    /// dynamics; all T steps go through one replicated pass.
+    /// </summary>
+    public void AddDynamicsCurvature(int batch, ReadOnlySpan<double> x, ReadOnlySpan<double> u, Linearization lin)
+    {
+        if (_p.Dynamics is null) throw new InvalidOperationException("ProblemEvaluator.AddDynamicsCurvature: needs the Var dynamics");
+        int n = _n, m = _m, T = _T, rows = T * batch, N = n + m;
+        var lam = new double[batch * (T + 1) * n];
+        var tmp = new double[n];
+        for (int b = 0; b < batch; b++)
+        {
+            lin.LxSpan(b, T).CopyTo(lam.AsSpan((b * (T + 1) + T) * n, n));
+            for (int t = T - 1; t >= 0; t--)
+            {
+                lin.LxSpan(b, t).CopyTo(tmp);
+                SmallDense.MatVec(lin.ASpan(b, t), lam.AsSpan((b * (T + 1) + t + 1) * n, n), tmp, n, n, transA: true, accumulate: true);
+                tmp.CopyTo(lam.AsSpan((b * (T + 1) + t) * n, n));
+            }
+        }
+        var xs = new double[rows * n]; var us = new double[rows * m]; var ls = new double[rows * n];
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < batch; b++)
+            {
+                int r = t * batch + b;
+                x.Slice((b * (T + 1) + t) * n, n).CopyTo(xs.AsSpan(r * n, n));
+                u.Slice((b * T + t) * m, m).CopyTo(us.AsSpan(r * m, m));
+                lam.AsSpan((b * (T + 1) + t + 1) * n, n).CopyTo(ls.AsSpan(r * n, n));
+            }
+        var (_, h) = GradHessian(rows, xs, us, (xv, uv) =>
+        {
+            int copies = xv.Shape[0] / rows;
+            var tiled = new double[copies * rows * n];
+            for (int k = 0; k < copies; k++) ls.CopyTo(tiled, k * rows * n);
+            var lv = Leaf(tiled, copies * rows, n);
+            return F.Sum(_p.Dynamics(xv, uv!) * lv, 1);
+        });
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < batch; b++)
+            {
+                int r = t * batch + b;
+                var lxx = lin.LxxSpan(b, t); var luu = lin.LuuSpan(b, t); var lux = lin.LuxSpan(b, t);
+                for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) lxx[i * n + j] += h[(r * N + i) * N + j];
+                for (int i = 0; i < m; i++)
+                {
+                    for (int j = 0; j < m; j++) luu[i * m + j] += h[(r * N + n + i) * N + n + j];
+                    for (int j = 0; j < n; j++) lux[i * n + j] += h[(r * N + n + i) * N + j];
+                }
+            }
+    }
+
+    /// <summary>
     /// Gradient [B, N] and Hessian [B, N, N] of a per-row scalar c(x, u) (N = n + m, or n without u), by
     /// replicating the rows N times: one forward, one reverse pass with createGraph, one more reverse pass
     /// seeded with one-hot rows.
