@@ -64,7 +64,7 @@ public sealed class DiffToriAgent : IAgent
     public Module Model { get; }
     public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers { get; }
     public RandomGenerator Rng => Inner.Rng;
-    /// <summary>Solver statistics of the last Act (for logs and tests).</summary>
+    /// <summary>The last solve (its status for logs and tests; U is released when the Act that made it returns).</summary>
     public LmResult? LastSolve { get; private set; }
     /// <summary>The last policy-gradient loss value.</summary>
     public double LastPgLoss { get; private set; } = double.NaN;
@@ -90,6 +90,7 @@ public sealed class DiffToriAgent : IAgent
 
     public double[] Act(double[] observation, long envStep, bool eval)
     {
+        using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
         bool learn = !eval && _cfg.PgEnabled && envStep >= _cfg.PgStartSteps;
         int horizon = Inner.PlanningHorizon(envStep);
         var obs = ObservationVar(observation);
@@ -226,6 +227,7 @@ public sealed class DiffToriAgent : IAgent
 
     public void Update(ReplayBuffer buffer, long envStep, Dictionary<string, double> metrics)
     {
+        using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
         Inner.Update(buffer, envStep, metrics);
 
         // Q̃ by TD on observations: y = r + γ·min Q̃⁻(s', π(h(s'))).

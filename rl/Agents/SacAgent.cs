@@ -66,6 +66,7 @@ public sealed class SacAgent : IAgent
 
     public double[] Act(double[] observation, long envStep, bool eval)
     {
+        using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
         using var _ = Autograd.NoGrad();
         var obs = F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), DType.Float32, Actor.Parameters()[0].Device));
         var (mean, logStd) = SacMath.Head(Actor.Forward(obs), _actionDim);
@@ -76,6 +77,7 @@ public sealed class SacAgent : IAgent
 
     public void Update(ReplayBuffer buffer, long envStep, Dictionary<string, double> metrics)
     {
+        using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
         var batch = buffer.Sample(_cfg.SacBatchSize, Rng);
         int b = batch.BatchSize, o = batch.ObservationDim, a = batch.ActionDim;
         var device = Actor.Parameters()[0].Device;

@@ -64,7 +64,8 @@ public sealed class TdMpcAgent : IAgent
 
     public double[] Act(double[] observation, long envStep, bool eval)
     {
-        using var _ = Autograd.NoGrad();
+        using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
+        using var noGrad = Autograd.NoGrad();
         int horizon = PlanningHorizon(envStep);
         var device = Told.Encoder.Parameters()[0].Device;
         var z0 = Told.Encode(F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), Told.Encoder.Parameters()[0].DType, device)));
@@ -130,6 +131,7 @@ public sealed class TdMpcAgent : IAgent
 
     public void Update(ReplayBuffer buffer, long envStep, Dictionary<string, double> metrics)
     {
+        using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
         var batch = buffer.Sample(_cfg.BatchSize, Rng);
         Told.ZeroGrad();
         var loss = TdMpcLoss.Compute(Told, Target, batch, _cfg, _cfg.MinStd, Rng);
