@@ -19,7 +19,7 @@ public sealed record TrainerState(
 /// </summary>
 public static class AgentCheckpoint
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static string Save(string runFolder, IAgent agent, ReplayBuffer buffer, TrainerState state)
     {
@@ -66,7 +66,7 @@ public static class AgentCheckpoint
         for (int i = 1; i < optimizers.Count; i++)
             Checkpoint.Load(Path.Combine(folder, $"optimizer_{optimizers[i].Key}.safetensors"), null, optimizers[i].Value);
         buffer?.Load(Path.Combine(folder, "replay.bin"));
-        var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(folder, "state.json")))
+        var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(folder, "state.json")), Json)
             ?? throw new InvalidDataException($"AgentCheckpoint.Load: '{folder}/state.json' is empty");
         agent.Rng.Counter = state.AgentRngCounter;
         return state;
