@@ -12,6 +12,14 @@ internal static class RlProgress
 {
     public static TrainerState Train(RlConfig cfg, string runFolder, bool resume)
     {
+        // Redraw curve.png after every evaluation, so a long run can be watched.
+        double lastPlotted = double.NaN;
+        void PlotIfNewEval(TrainingProgress p)
+        {
+            if (!double.IsFinite(p.LastEvalReturn) || p.LastEvalReturn.Equals(lastPlotted)) return;
+            lastPlotted = p.LastEvalReturn;
+            RlPlots.LearningCurve(runFolder, Path.Combine(runFolder, "curve.png"));
+        }
         bool interactive = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("CI") is null
             && AnsiConsole.Profile.Capabilities.Interactive;
         if (!interactive)
@@ -19,6 +27,7 @@ internal static class RlProgress
             var last = DateTime.MinValue;
             return new Trainer(cfg, runFolder, p =>
             {
+                PlotIfNewEval(p);
                 if ((DateTime.UtcNow - last).TotalSeconds < 5 && p.EnvStep < p.TotalSteps) return;
                 last = DateTime.UtcNow;
                 Console.WriteLine(Describe(p) + $"  {p.EnvStep}/{p.TotalSteps}");
@@ -34,6 +43,7 @@ internal static class RlProgress
                 var task = ctx.AddTask($"{cfg.Agent} {cfg.Task}", maxValue: cfg.Steps);
                 result = new Trainer(cfg, runFolder, p =>
                 {
+                    PlotIfNewEval(p);
                     task.Value = Math.Min(p.EnvStep, p.TotalSteps);
                     task.Description = Markup.Escape($"{cfg.Agent} {cfg.Task} " + Describe(p));
                 }).Run(resume);

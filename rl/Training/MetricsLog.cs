@@ -67,8 +67,11 @@ public sealed class MetricsLog : IDisposable
     /// <summary>Read the rows of a metrics.csv: header names to values (NaN for empty cells) per row, with the kind.</summary>
     public static List<(string Kind, Dictionary<string, double> Values)> ReadCsv(string path)
     {
-        var lines = File.ReadAllLines(path);
-        if (lines.Length == 0) throw new InvalidDataException($"MetricsLog.ReadCsv: '{path}' is empty");
+        // Shared read: the trainer may be appending to the file right now.
+        var lines = new List<string>();
+        using (var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)))
+            while (reader.ReadLine() is { } line) lines.Add(line);
+        if (lines.Count == 0) throw new InvalidDataException($"MetricsLog.ReadCsv: '{path}' is empty");
         var header = lines[0].Split(',');
         var rows = new List<(string, Dictionary<string, double>)>();
         foreach (var line in lines.Skip(1))
