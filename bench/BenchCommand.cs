@@ -10,6 +10,7 @@ public static class BenchCommand
         ["engine"] = EngineSuite.Run,
         ["envs"] = EnvsSuite.Run,
         ["autodiff"] = AutodiffSuite.Run,
+        ["trajopt"] = TrajOptSuite.Run,
     };
 
     public static int Run(string[] args)

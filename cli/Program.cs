@@ -7,6 +7,7 @@ public static class Program
         usage: difftori <verb> ...
           envs list                         the registered environments
           envs rollout NAME [--episodes N]  random-policy episodes of one task
+          rl train|eval|compare ...         train and evaluate RL agents (difftori rl --help)
           bench <suite>                     benchmarks against PyTorch (suites: engine, envs, ...)
         """;
 
@@ -21,6 +22,7 @@ public static class Program
         {
             "bench" => DiffTori.Bench.BenchCommand.Run(args[1..]),
             "envs" => EnvsCommand.Run(args[1..]),
+            "rl" => RlCommand.Run(args[1..]),
             _ => Unknown(args[0]),
         };
     }

@@ -162,7 +162,7 @@ internal static class Backprop
 
         if (node is null)
         {
-            if (!capture) AccumulateLeaf(v, g, epoch, create);
+            if (!capture) AccumulateLeaf(v, g, epoch, create, owned: !v.HasHooks);
             return;
         }
         if (node.IsReleased) return; // a captured Var whose graph above was already released
@@ -217,7 +217,12 @@ internal static class Backprop
         return sum;
     }
 
-    private static void AccumulateLeaf(Var leaf, Var g, int epoch, bool create)
+    /// <summary>
+    /// Add g into leaf.Grad. Like PyTorch, an existing Grad that this pass may write to is updated in
+    /// place (no allocation in a training loop that zeroes its gradients); a Grad the caller set, or one
+    /// that a hook produced, is replaced by a new sum instead.
+    /// </summary>
+    private static void AccumulateLeaf(Var leaf, Var g, int epoch, bool create, bool owned)
     {
         var old = leaf.Grad;
         if (old is null)
@@ -228,13 +233,16 @@ internal static class Backprop
                 g.Value.Dispose();
                 g = dense;
             }
+            TensorScope.Release(g);
             leaf.Grad = g;
+            leaf.GradOwned = owned && !create;
             leaf.GradEpoch = epoch;
             return;
         }
         if (create || old.RequiresGrad)
         {
             leaf.Grad = F.Add(old, g);
+            TensorScope.Release(leaf.Grad);
             return;
         }
         if (old.Shape != g.Shape)
@@ -245,10 +253,11 @@ internal static class Backprop
             g.Value.Dispose();
             return;
         }
-        // First accumulation into a Grad we did not allocate: add out of place (the caller may hold the old one).
+        // A Grad we did not allocate (set by the caller, or from a hook): add out of place.
         var sum = new Var(Ops.Add(old.Value, g.Value), null);
         if (leaf.GradEpoch == epoch) old.Value.Dispose();
         g.Value.Dispose();
+        TensorScope.Release(sum);
         leaf.Grad = sum;
         leaf.GradOwned = true;
         leaf.GradEpoch = epoch;

@@ -20,6 +20,7 @@ public class Var
     internal int CaptureIndex;
     internal int GradEpoch;
     internal bool GradOwned;
+    internal TensorScope? Scope;
 
     /// <summary>A leaf: a constant (requiresGrad false) or a parameter/input to differentiate with respect to.</summary>
     public Var(Tensor value, bool requiresGrad = false, string? name = null)
@@ -39,6 +40,7 @@ public class Var
         Node = node;
         _requiresGrad = node is not null;
         if (node is not null) node.Out = this;
+        TensorScope.Track(this);
     }
 
     /// <summary>The data.</summary>
@@ -94,8 +96,8 @@ public class Var
     public void Backward(Var? seed = null, bool retainGraph = false, bool createGraph = false) =>
         Backprop.Backward(this, seed, retainGraph || createGraph, createGraph);
 
-    /// <summary>The same value, cut from the graph (never requires a gradient).</summary>
-    public Var Detach() => new(Value, requiresGrad: false, name: Name);
+    /// <summary>The same values (a view, no copy), cut from the graph (never requires a gradient).</summary>
+    public Var Detach() => new(Value.Expand(Value.Shape), null) { Name = Name };
 
     /// <summary>
     /// Run hook on this Var's gradient once it is complete, before it flows further (or into Grad for a leaf);

@@ -105,11 +105,11 @@ public static partial class F
 
     // ---------------- helpers ----------------
 
-    /// <summary>A constant Var (no gradient) around a tensor; the tensor now belongs to the Var.</summary>
-    public static Var Constant(Tensor t) => new(t, requiresGrad: false);
+    /// <summary>A constant Var (no gradient) around a tensor; the tensor now belongs to the Var (and to the open <see cref="TensorScope"/>, if any).</summary>
+    public static Var Constant(Tensor t) => new(t, null);
 
     /// <summary>A scalar constant of x's dtype and device.</summary>
-    public static Var Scalar(double value, Var like) => new(Tensor.Scalar(value, like.DType, like.Device));
+    public static Var Scalar(double value, Var like) => new(Tensor.Scalar(value, like.DType, like.Device), null);
 
     private static Var Cube(Var x) => x * Square(x);
 

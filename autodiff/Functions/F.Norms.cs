@@ -28,10 +28,10 @@ public static partial class F
             }
             else
             {
-                rstd = new Var(n.Saved1!.Reshape(n.S0));
+                rstd = new Var(n.Saved1!.Reshape(n.S0), null);
                 using var mu = n.Saved0!.Reshape(n.S0);
                 using var c = Ops.Sub(x.Value, mu);
-                xhat = new Var(Ops.Mul(c, rstd.Value));
+                xhat = new Var(Ops.Mul(c, rstd.Value), null);
             }
             var leading = LeadingAxes(x.Rank, axes.Length);
             var gh = w is null ? g : g * w;

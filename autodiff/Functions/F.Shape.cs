@@ -13,10 +13,25 @@ public static partial class F
         return Record.Op("reshape", x.Value.Reshape(shape), x, static (n, g) => Reshape(g, n.A.Shape));
     }
 
-    public static Var Reshape(Var x, params int[] shape)
+    public static Var Reshape(Var x, params int[] shape) => Reshape(x, Resolve(x.Shape, shape));
+
+    /// <summary>The shape with its one −1 (if any) replaced by the extent that keeps the element count.</summary>
+    private static Shape Resolve(in Shape from, int[] shape)
     {
-        using var probe = x.Value.Reshape(shape); // resolves −1 (a view, or a copy for strided x)
-        return Reshape(x, probe.Shape);
+        int inferred = -1;
+        long known = 1;
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] != -1) { known *= shape[i]; continue; }
+            if (inferred >= 0) throw new TensorShapeException($"F.Reshape: more than one -1 in [{string.Join(", ", shape)}]");
+            inferred = i;
+        }
+        if (inferred < 0) return new Shape(shape);
+        if (known == 0 || from.Length % known != 0)
+            throw new TensorShapeException($"F.Reshape: cannot view shape {from} ({from.Length} elements) as [{string.Join(", ", shape)}]");
+        var dims = (int[])shape.Clone();
+        dims[inferred] = (int)(from.Length / known);
+        return new Shape(dims);
     }
 
     public static Var Flatten(Var x) => Reshape(x, new Shape(x.Length));
@@ -226,6 +241,6 @@ public static partial class F
     private static Var Materialize(Var v)
     {
         if (Autograd.IsGradEnabled && v.RequiresGrad) return v;
-        return new Var(v.Value.Contiguous());
+        return new Var(v.Value.Contiguous(), null);
     }
 }

@@ -52,14 +52,35 @@ public class GraphLifetimeTests
     }
 
     [Fact]
-    public void CallerHeldGradIsNotChangedByLaterAccumulation()
+    public void GradsAccumulateInPlaceButACallerSetGradIsNeverWritten()
     {
         var w = Leaf([1, 2], 2);
         F.Sum(w * w).Backward();
-        var held = w.Grad!;
+        var first = w.Grad!;
         F.Sum(w * w).Backward();
-        Close([2, 4], held, 0);
+        Assert.Same(first, w.Grad);                 // in place, as PyTorch: no new buffer per step
         Close([4, 8], w.Grad!, 0);
+
+        var mine = Const([10, 20], 2);
+        w.Grad = mine;
+        F.Sum(w * w).Backward();
+        Close([10, 20], mine, 0);                   // the caller's tensor is left alone
+        Close([12, 24], w.Grad!, 0);
+    }
+
+    [Fact]
+    public void ZeroedGradsAreReusedWithoutAllocatingNewBuffers()
+    {
+        var w = Leaf([1, 2, 3], 3);
+        F.Sum(w * w).Backward();
+        var buffer = w.Grad!.Value;
+        for (int i = 0; i < 3; i++)
+        {
+            w.Grad!.Value.CopyFrom(Tensor.Scalar(0, DType.Float64));
+            F.Sum(w * w).Backward();
+        }
+        Assert.Same(buffer, w.Grad!.Value);
+        Close([2, 4, 6], w.Grad!, 0);
     }
 
     [Fact]
@@ -122,5 +143,74 @@ public class GraphLifetimeTests
         var x = Leaf([1, 2, 3], 3);
         (x * x).Backward(Const([1, 0, -1], 3));
         Close([2, 0, -6], x.Grad!, 0);
+    }
+}
+
+/// <summary>Deep graphs (unrolled solvers) and float32 data.</summary>
+public class GraphShapeTests
+{
+    [Fact]
+    public void VeryDeepGraphsDoNotOverflowTheStack()
+    {
+        var x = Leaf([0.5], 1);
+        var y = x;
+        for (int i = 0; i < 20_000; i++) y = y * 0.9999 + 0.0001 * x;
+        y.Backward(Const([1], 1));
+        // y = a·y + b·x unrolled n times from y0 = x: dy/dx = aⁿ + b·(1 − aⁿ)/(1 − a) = 1.
+        Close([1], x.Grad!, 1e-9);
+    }
+
+    [Fact]
+    public void Float32GradientsMatchFloat64()
+    {
+        double[] Grad(DType dtype)
+        {
+            var x = new Var(Tensor.FromDoubles([0.3, -0.7, 1.1, 0.2, -0.4, 0.9], new Shape(2, 3), dtype), requiresGrad: true);
+            var w = new Var(Tensor.FromDoubles([0.5, -0.25, 0.75, 1, 0.1, -0.6], new Shape(2, 3), dtype));
+            var loss = F.Mean(F.Mish(F.LayerNorm(x * w, null, null))) + F.Sum(F.Softmax(x, 1) * w);
+            loss.Backward();
+            Assert.Equal(dtype, x.Grad!.DType);
+            return x.Grad!.Value.ToDoubleArray();
+        }
+        Close(Grad(DType.Float64), Grad(DType.Float32), 1e-5);
+    }
+}
+
+public class FunctionBehaviourTests
+{
+    [Fact]
+    public void DropoutKeepsAboutOneMinusPAndScales()
+    {
+        var x = new Var(Tensor.Ones(new Shape(10_000), DType.Float64), requiresGrad: true);
+        var y = F.Dropout(x, 0.25, new RandomGenerator(7));
+        var v = y.Value.ToDoubleArray();
+        int kept = v.Count(e => e != 0);
+        Assert.InRange(kept, 7_250, 7_750);
+        Assert.All(v.Where(e => e != 0), e => Assert.Equal(1 / 0.75, e, 1e-12));
+        Assert.Same(x, F.Dropout(x, 0.25, new RandomGenerator(7), training: false));
+        F.Sum(y).Backward();
+        Assert.Equal(v, x.Grad!.Value.ToDoubleArray());   // the gradient is the same mask
+    }
+
+    [Fact]
+    public void ReshapeInfersOneAxisAndReportsBadShapes()
+    {
+        var x = Leaf([1, 2, 3, 4, 5, 6], 2, 3);
+        Assert.Equal(new Shape(3, 2), F.Reshape(x, -1, 2).Shape);
+        Assert.Equal(new Shape(6), F.Flatten(F.Transpose(x)).Shape);
+        var e = Assert.Throws<TensorShapeException>(() => F.Reshape(x, -1, 4));
+        Assert.Contains("F.Reshape", e.Message);
+    }
+
+    [Fact]
+    public void MatmulOfVectorsIsADotProduct()
+    {
+        var a = Leaf([1, 2, 3], 3);
+        var b = Leaf([4, 5, 6], 3);
+        var d = F.Matmul(a, b);
+        Assert.Equal(0, d.Rank);
+        Assert.Equal(32, d.Item());
+        d.Backward();
+        Close([4, 5, 6], a.Grad!, 0);
     }
 }

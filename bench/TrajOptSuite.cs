@@ -1,0 +1,170 @@
+using DiffTori.Autodiff;
+using DiffTori.Autodiff.Nn;
+using DiffTori.Bench.Harness;
+using DiffTori.Engine;
+using DiffTori.TrajOpt;
+using DiffTori.TrajOpt.Examples;
+
+namespace DiffTori.Bench;
+
+/// <summary>
+/// Trajectory optimization against PyTorch (bench/torch/trajopt.py, 2 threads):
+/// - iLQR on the pendulum swing-up (T = 20, 10 iterations, closed-form derivatives, float64) at batch 1/64/256,
+///   and on the cart-pole (dynamics Jacobians by one replicated autodiff pass, closed-form quadratic cost),
+///   and the implicit backward of its solution (LQR on the active set, Gauss–Newton model as in torch) into x0;
+/// - DiffTORI's planning step at TD-MPC shapes (latent 50, action 6, H = 5, MLPs 512 wide, ELU, float32):
+///   LM on r = −G + 1000 for 100 iterations, backward through the last 5, then −Q(z, a*₀) backward into all
+///   parameters;
+/// - iLQR with implicit gradients on the same TD-MPC problem (ours only; Jacobians/Hessians by autodiff).
+/// </summary>
+public static class TrajOptSuite
+{
+    private const int T = 20, Iters = 10;
+
+    public static int Run(string[] args)
+    {
+        var workloads = new List<Workload>();
+        var fixedIters = new IlqrOptions { MaxIterations = Iters, GradientTolerance = 0, CostTolerance = 0 };
+        foreach (int b in new[] { 1, 64, 256 })
+        {
+            var problem = PendulumSwingUp.Problem(T);
+            var x0 = PendulumStarts(b);
+            var u0 = Tensor.Zeros(new Shape(b, T, 1), DType.Float64);
+            workloads.Add(new($"ilqr pendulum b{b} T20 10it", () => Ilqr.Solve(problem, x0, u0, fixedIters)));
+            var sol = Ilqr.Solve(problem, x0, u0, fixedIters);
+            var x0v = new Var(x0, requiresGrad: true);
+            var w = new Var(Tensor.Full(new Shape(b, T, 1), 1.0, DType.Float64));
+            workloads.Add(new($"implicit bwd pendulum b{b} T20", () =>
+            {
+                x0v.Grad = null;
+                F.Sum(IlqrImplicit.Attach(problem, x0v, sol, exactHessian: false) * w).Backward(); // GN model, as the torch script
+            }));
+        }
+
+        foreach (int b in new[] { 1, 64, 256 })
+        {
+            var problem = CartPole.Problem(T);
+            var x0 = CartPoleStarts(b);
+            var u0 = Tensor.Zeros(new Shape(b, T, 1), DType.Float64);
+            workloads.Add(new($"ilqr cartpole b{b} T20 10it", () => Ilqr.Solve(problem, x0, u0, fixedIters)));
+            var sol = Ilqr.Solve(problem, x0, u0, fixedIters);
+            var x0v = new Var(x0, requiresGrad: true);
+            var w = new Var(Tensor.Full(new Shape(b, T, 1), 1.0, DType.Float64));
+            workloads.Add(new($"implicit bwd cartpole b{b} T20", () =>
+            {
+                x0v.Grad = null;
+                F.Sum(IlqrImplicit.Attach(problem, x0v, sol, exactHessian: false) * w).Backward();
+            }));
+        }
+
+        var model = new TdmpcModel(new RandomGenerator(1));
+        var z = new Var(RandomTensor(new Shape(1, 50), 2));
+        workloads.Add(new("difftori plan LM100 trunc5 + PG bwd (b1)", () =>
+        {
+            model.ZeroGrad();
+            var init = model.PolicyRollout(z);
+            var res = LevenbergMarquardt.Solve(model.Residual(z), init,
+                new LmOptions { Iterations = 100, Damping = 0.1, StepSize = 1e-3 * 1000, Lower = -1, Upper = 1, Gradient = GradientMode.Truncated, TruncatedSteps = 5 });
+            var a0 = F.Narrow(res.U, 1, 0, 6);
+            (-F.Sum(model.Q.Forward(F.Concat([z, a0], 1)))).Backward();
+        }));
+        var tdProblem = model.Problem(z);
+        int lastIters = 0;
+        workloads.Add(new("ilqr+implicit tdmpc (b1, ours only)", () =>
+        {
+            model.ZeroGrad();
+            Tensor u0;
+            using (Autograd.NoGrad()) u0 = model.PolicyRollout(z).Value.Reshape(1, 5, 6);
+            var sol = Ilqr.Solve(tdProblem, z.Value, u0, new IlqrOptions { MaxIterations = 20 });
+            lastIters = sol.Status[0].Iterations;
+            var u = IlqrImplicit.Attach(tdProblem, z, sol);
+            (-F.Sum(model.Q.Forward(F.Concat([z, F.Select(u, 1, 0)], 1)))).Backward();
+        }));
+        int status = BenchSuite.Run("trajopt", workloads, args);
+        Console.WriteLine($"ilqr+implicit tdmpc: {lastIters} iLQR iterations per solve (last run)");
+        return status;
+    }
+
+    private static Tensor PendulumStarts(int b)
+    {
+        var rng = new Random(3);
+        var x = new double[b * 3];
+        for (int i = 0; i < b; i++)
+        {
+            double th = Math.PI * (2 * rng.NextDouble() - 1);
+            x[i * 3] = Math.Cos(th); x[i * 3 + 1] = Math.Sin(th); x[i * 3 + 2] = 2 * rng.NextDouble() - 1;
+        }
+        return Tensor.FromDoubles(x, new Shape(b, 3), DType.Float64);
+    }
+
+    private static Tensor CartPoleStarts(int b)
+    {
+        var rng = new Random(4);
+        var x = new double[b * 4];
+        for (int i = 0; i < x.Length; i++) x[i] = 0.6 * (2 * rng.NextDouble() - 1);
+        return Tensor.FromDoubles(x, new Shape(b, 4), DType.Float64);
+    }
+
+    private static Tensor RandomTensor(in Shape s, int seed)
+    {
+        var rng = new Random(seed);
+        var v = new double[s.Length];
+        for (int i = 0; i < v.Length; i++) v[i] = rng.NextDouble() * 2 - 1;
+        return Tensor.FromDoubles(v, s, DType.Float32);
+    }
+
+    /// <summary>TD-MPC's latent model at its sizes: dynamics, reward, Q and π, MLPs 512 wide with ELU.</summary>
+    private sealed class TdmpcModel
+    {
+        public const int Latent = 50, Action = 6, H = 5;
+        public const double Gamma = 0.99;
+        public readonly Sequential Dyn, Rew, Q, Pi;
+
+        public TdmpcModel(RandomGenerator rng)
+        {
+            Dyn = Mlp.Build([Latent + Action, 512, 512, Latent], () => new Elu(), rng);
+            Rew = Mlp.Build([Latent + Action, 512, 512, 1], () => new Elu(), rng);
+            Q = Mlp.Build([Latent + Action, 512, 512, 1], () => new Elu(), rng);
+            Pi = Mlp.Build([Latent, 512, 512, Action], () => new Elu(), rng, outputActivation: () => new Tanh());
+        }
+
+        public void ZeroGrad() { Dyn.ZeroGrad(); Rew.ZeroGrad(); Q.ZeroGrad(); Pi.ZeroGrad(); }
+
+        /// <summary>π rollout through the latent dynamics: the action sequence [B, H·m] DiffTORI starts from.</summary>
+        public Var PolicyRollout(Var z)
+        {
+            var acts = new Var[H];
+            var zt = z;
+            for (int t = 0; t < H; t++)
+            {
+                acts[t] = Pi.Forward(zt);
+                zt = Dyn.Forward(F.Concat([zt, acts[t]], 1));
+            }
+            return F.Concat(acts, 1);
+        }
+
+        /// <summary>r = −G + 1000, G = Σ γᵗ R(z_t, a_t) + γᴴ Q(z_H, π(z_H)).</summary>
+        public ResidualFn Residual(Var z) => u =>
+        {
+            var zt = Residuals.Tile(z, u.Shape[0]);
+            Var? g = null;
+            double disc = 1;
+            for (int t = 0; t < H; t++)
+            {
+                var za = F.Concat([zt, F.Narrow(u, 1, t * Action, Action)], 1);
+                var r = disc * Rew.Forward(za);
+                g = g is null ? r : g + r;
+                zt = Dyn.Forward(za);
+                disc *= Gamma;
+            }
+            g = g! + disc * Q.Forward(F.Concat([zt, Pi.Forward(zt)], 1));
+            return 1000.0 - g;
+        };
+
+        /// <summary>The same objective as a trajectory problem for iLQR: stage −γᵗR, terminal −γᴴQ(z, π(z)), |a| ≤ 1.</summary>
+        public TrajProblem Problem(Var z) => new TrajProblem(Latent, Action, H,
+            (x, u) => Dyn.Forward(F.Concat([x, u], 1)),
+            (x, u, t) => F.Reshape(-Math.Pow(Gamma, t) * Rew.Forward(F.Concat([x, u], 1)), x.Shape[0]),
+            x => F.Reshape(-Math.Pow(Gamma, H) * Q.Forward(F.Concat([x, Pi.Forward(x)], 1)), x.Shape[0])).WithBounds(-1, 1);
+    }
+}

@@ -1,0 +1,139 @@
+using DiffTori.Autodiff;
+using DiffTori.Engine;
+
+namespace DiffTori.TrajOpt;
+
+/// <summary>
+/// Implicit gradients of an iLQR solution (Amos et al. 2018, "Differentiable MPC"). At the fixed point
+/// the projected gradient g(U*; θ, x0) = ∇_U J vanishes, so dU*/dθ = −H⁻¹ ∂g/∂θ on the free controls,
+/// controls at an active bound held fixed. H is the iLQR (Gauss–Newton) model of the shooting Hessian at
+/// the solution: by default the exact one (cost Hessians plus the dynamics' curvature weighted by the costate,
+/// i.e. the Hessian of the Lagrangian), or with exactHessian false the Gauss–Newton/iLQR model that drops f's
+/// curvature, as Amos et al. do (cheaper; exact only for linear dynamics).
+/// H⁻¹ is applied by one LQR solve: a Riccati sweep on the free set gives constant gains, and the
+/// linear-term recursion and forward pass are recorded with Var ops, so its transpose runs in backward.
+/// The returned Var has the value U* and is u* + S(g) − stopgrad(S(g)) with S(g) = −H⁻¹g.
+/// </summary>
+public static class IlqrImplicit
+{
+    public static Var Attach(TrajProblem problem, Var x0, IlqrResult solution, bool detachUnconverged = false, bool exactHessian = true, double activeTolerance = 1e-9)
+    {
+        problem.RequireDifferentiable("IlqrImplicit.Attach");
+        int n = problem.StateDim, m = problem.ControlDim, T = problem.Horizon, B = x0.Shape[0];
+        var dtype = x0.DType;
+        // Gradient of the total cost wrt U at the solution, recorded so it can be differentiated wrt θ and x0.
+        Var g;
+        var uLeaf = new Var(solution.U, requiresGrad: true);
+        using (Autograd.EnableGrad())
+        {
+            var total = F.Sum(Rollout.TotalCost(problem, x0, uLeaf));
+            g = Autograd.Grad([total], [uLeaf], createGraph: true)[0]; // [B, T, m]
+        }
+        var gv = g.Value.ToDoubleArray();
+        var free = new bool[B * T * m];
+        for (int i = 0; i < free.Length; i++)
+        {
+            free[i] = true;
+            if (!problem.HasBounds) continue;
+            double lo = problem.ControlLower![i % m], hi = problem.ControlUpper![i % m], u = solution.UFlat[i];
+            double tol = activeTolerance * (1 + hi - lo);
+            if ((u <= lo + tol && gv[i] > 0) || (u >= hi - tol && gv[i] < 0)) free[i] = false;
+        }
+        var lin = new Linearization(B, T, n, m);
+        var ev = new ProblemEvaluator(problem, dtype);
+        ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+        if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
+        var gains = Riccati(lin, free, B, T, n, m);
+
+        Var delta;
+        using (Autograd.EnableGrad())
+        {
+            Var C(double[] v, params int[] s) => new(Tensor.FromDoubles(v, new Shape(s), dtype, x0.Device));
+            var P = C(gains.P, B, T, m, m); var K = C(gains.K, B, T, m, n); var Qux = C(gains.Qux, B, T, m, n);
+            var A = C(lin.A, B, T, n, n); var Bm = C(lin.Bu, B, T, n, m);
+            var maskV = C(Array.ConvertAll(free, f => f ? 1.0 : 0.0), B, T, m);
+            var gm = g * maskV;
+            var ks = new Var[T];
+            Var? v = null; // value-function linear term [B, n, 1]
+            for (int t = T - 1; t >= 0; t--)
+            {
+                var gt = F.Unsqueeze(F.Select(gm, 1, t), -1);                          // [B, m, 1]
+                var qu = v is null ? gt : gt + F.Matmul(F.Select(Bm, 1, t), v, transA: true);
+                var k = -F.Matmul(F.Select(P, 1, t), qu);                             // [B, m, 1]
+                ks[t] = k;
+                var vx = F.Matmul(F.Select(Qux, 1, t), k, transA: true);
+                v = v is null ? vx : F.Matmul(F.Select(A, 1, t), v, transA: true) + vx;
+            }
+            var du = new Var[T];
+            Var? dx = null;
+            for (int t = 0; t < T; t++)
+            {
+                var ut = dx is null ? ks[t] : ks[t] + F.Matmul(F.Select(K, 1, t), dx);
+                du[t] = F.Squeeze(ut, -1);
+                var nx = F.Matmul(F.Select(Bm, 1, t), ut);
+                dx = dx is null ? nx : F.Matmul(F.Select(A, 1, t), dx) + nx;
+            }
+            delta = F.Stack(du, 1); // [B, T, m]
+        }
+        var outU = new Var(solution.U) + (delta - new Var(delta.Value));
+        if (detachUnconverged) outU = LevenbergMarquardt.DetachWhere(outU, solution.Status);
+        return outU;
+    }
+
+    private sealed record Gains(double[] P, double[] K, double[] Qux);
+
+    /// <summary>
+    /// Riccati sweep of the LQR model on the free set: P_t = [Q_uu,ff⁻¹] padded with zeros, K_t = −P_t Q_ux,
+    /// V_xx = Q_xx + Q_uxᵀK. A Q_uu,ff that does not factor gets a growing damping (never throws).
+    /// </summary>
+    private static Gains Riccati(Linearization lin, bool[] free, int B, int T, int n, int m)
+    {
+        var P = new double[B * T * m * m]; var K = new double[B * T * m * n]; var QuxAll = new double[B * T * m * n];
+        Parallel.For(0, B, new ParallelOptions { MaxDegreeOfParallelism = B >= 16 ? Environment.ProcessorCount : 1 }, b =>
+        {
+            var vxx = new double[n * n]; var vxxA = new double[n * n]; var vxxB = new double[n * m];
+            var qxx = new double[n * n]; var quu = new double[m * m]; var qux = new double[m * n];
+            var idx = new int[m]; var f = new double[m * m]; var col = new double[m];
+            lin.LxxSpan(b, T).CopyTo(vxx);
+            for (int t = T - 1; t >= 0; t--)
+            {
+                var A = lin.ASpan(b, t); var Bm = lin.BSpan(b, t);
+                SmallDense.MatMul(vxx, A, vxxA, n, n, n);
+                SmallDense.MatMul(vxx, Bm, vxxB, n, n, m);
+                lin.LxxSpan(b, t).CopyTo(qxx);
+                SmallDense.MatMul(A, vxxA, qxx, n, n, n, transA: true, accumulate: true);
+                lin.LuuSpan(b, t).CopyTo(quu);
+                SmallDense.MatMul(Bm, vxxB, quu, m, n, m, transA: true, accumulate: true);
+                SmallDense.Symmetrize(quu, m);
+                lin.LuxSpan(b, t).CopyTo(qux);
+                SmallDense.MatMul(Bm, vxxA, qux, m, n, n, transA: true, accumulate: true);
+                int nf = 0;
+                for (int i = 0; i < m; i++) if (free[(b * T + t) * m + i]) idx[nf++] = i;
+                var p = P.AsSpan((b * T + t) * m * m, m * m);
+                var k = K.AsSpan((b * T + t) * m * n, m * n);
+                qux.CopyTo(QuxAll.AsSpan((b * T + t) * m * n, m * n));
+                if (nf > 0)
+                {
+                    for (double damp = 0; ; damp = damp == 0 ? 1e-10 : damp * 10)
+                    {
+                        for (int i = 0; i < nf; i++) for (int j = 0; j < nf; j++) f[i * nf + j] = quu[idx[i] * m + idx[j]] + (i == j ? damp : 0);
+                        if (SmallDense.Cholesky(f, nf) || damp > 1e12) break;
+                    }
+                    for (int j = 0; j < nf; j++)
+                    {
+                        Array.Clear(col);
+                        col[j] = 1;
+                        SmallDense.CholeskySolve(f, nf, col);
+                        for (int i = 0; i < nf; i++) p[idx[i] * m + idx[j]] = col[i];
+                    }
+                    SmallDense.MatMul(p, qux, k, m, m, n);
+                    for (int i = 0; i < k.Length; i++) k[i] = -k[i];
+                }
+                qxx.CopyTo(vxx, 0);
+                SmallDense.MatMul(qux, k, vxx, n, m, n, transA: true, accumulate: true);
+                SmallDense.Symmetrize(vxx, n);
+            }
+        });
+        return new Gains(P, K, QuxAll);
+    }
+}

@@ -1,0 +1,306 @@
+using DiffTori.Autodiff;
+using DiffTori.Engine;
+
+namespace DiffTori.TrajOpt;
+
+/// <summary>
+/// Batched iLQR with control limits (box-DDP, Tassa, Mansard &amp; Todorov 2014). Every example of the
+/// batch has its own regularization, line search, convergence flag and status; examples that have
+/// converged stop changing. The nominal never gets worse (only cost-decreasing steps are accepted),
+/// so the returned iterate is the best one seen.
+/// </summary>
+public static class Ilqr
+{
+    /// <summary>Solve from x0 [B,n] starting at uInit [B,T,m] (the warm start; clamped to the bounds).</summary>
+    public static IlqrResult Solve(TrajProblem problem, Tensor x0, Tensor uInit, IlqrOptions? options = null)
+    {
+        var o = options ?? new IlqrOptions();
+        int n = problem.StateDim, m = problem.ControlDim, T = problem.Horizon;
+        if (x0.Rank != 2 || x0.Shape[1] != n)
+            throw new TensorShapeException($"Ilqr.Solve: x0 has shape {x0.Shape}, expected [B, {n}]");
+        int B = x0.Shape[0];
+        if (uInit.Shape != new Shape(B, T, m))
+            throw new TensorShapeException($"Ilqr.Solve: uInit has shape {uInit.Shape}, expected [{B}, {T}, {m}]");
+        var ev = new ProblemEvaluator(problem, x0.DType);
+        var state = new State(B, T, n, m, problem);
+        x0.ToDoubleArray().AsSpan().CopyTo(state.X0);
+        uInit.ToDoubleArray().AsSpan().CopyTo(state.U);
+        state.ClampControls(state.U);
+        ev.Rollout(B, state.X0, state.U, state.X, state.Cost);
+        for (int b = 0; b < B; b++)
+        {
+            if (!double.IsFinite(state.Cost[b]))
+                throw new ArithmeticException($"Ilqr.Solve: example {b} has a non-finite initial cost {state.Cost[b]}");
+            state.Reg[b] = o.RegInit;
+            state.Active[b] = true;
+        }
+        var lin = new Linearization(B, T, n, m);
+        for (int iter = 0; iter < o.MaxIterations; iter++)
+        {
+            if (!Any(state.Active)) break;
+            ev.Linearize(B, state.X, state.U, lin);
+            Parallel.For(0, B, new ParallelOptions { MaxDegreeOfParallelism = B >= 16 ? Environment.ProcessorCount : 1 }, b =>
+            {
+                if (!state.Active[b]) return;
+                state.Iterations[b] = iter + 1;
+                var ws = state.Workspace.Value!;
+                state.GradNorm[b] = ProjectedGradientNorm(problem, lin, b, state.U, ws);
+                if (state.GradNorm[b] < o.GradientTolerance) { state.Converged[b] = true; state.Active[b] = false; return; }
+                while (!BackwardPass(problem, lin, b, state, ws))
+                {
+                    state.Reg[b] = Math.Max(state.Reg[b] * o.RegFactor, o.RegMin) * 10;
+                    if (state.Reg[b] > o.RegMax) { state.Active[b] = false; return; }
+                }
+            });
+            LineSearch(ev, state, o);
+        }
+        for (int b = 0; b < B; b++)
+            if (!state.Converged[b] && state.Iterations[b] < o.MaxIterations && state.Active[b] == false && state.GradNorm[b] < o.GradientTolerance)
+                state.Converged[b] = true;
+        var status = new SolveStatus[B];
+        for (int b = 0; b < B; b++)
+            status[b] = new SolveStatus(state.Converged[b], state.Iterations[b], state.Cost[b], state.GradNorm[b], state.Reg[b]);
+        state.Workspace.Dispose();
+        var uT = Tensor.FromDoubles(state.U, new Shape(B, T, m), x0.DType, x0.Device);
+        var xT = Tensor.FromDoubles(state.X, new Shape(B, T + 1, n), x0.DType, x0.Device);
+        return new IlqrResult(uT, xT, status, state.U, state.X);
+    }
+
+    /// <summary>The previous solution shifted one step earlier, last control repeated: the MPC warm start.</summary>
+    public static Tensor ShiftForWarmStart(Tensor u)
+    {
+        int B = u.Shape[0], T = u.Shape[1], m = u.Shape[2];
+        var d = u.ToDoubleArray();
+        var s = new double[d.Length];
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+                d.AsSpan((b * T + Math.Min(t + 1, T - 1)) * m, m).CopyTo(s.AsSpan((b * T + t) * m, m));
+        return Tensor.FromDoubles(s, u.Shape, u.DType, u.Device);
+    }
+
+    /// <summary>
+    /// ‖P(dJ/dU)‖₂ along the nominal, by the costate recursion λ_T = ∇ℓ_T, g_t = ℓ_u + B_tᵀλ_{t+1},
+    /// λ_t = ℓ_x + A_tᵀλ_{t+1}; P zeroes components at a bound whose descent direction leaves the box.
+    /// </summary>
+    internal static double ProjectedGradientNorm(TrajProblem p, Linearization lin, int b, double[] u, Workspace ws)
+    {
+        int n = p.StateDim, m = p.ControlDim, T = p.Horizon;
+        var lam = ws.Vx; var g = ws.Qu; var tmp = ws.Qx;
+        lin.LxSpan(b, T).CopyTo(lam);
+        double s = 0;
+        for (int t = T - 1; t >= 0; t--)
+        {
+            lin.LuSpan(b, t).CopyTo(g);
+            SmallDense.MatVec(lin.BSpan(b, t), lam, g, m, n, transA: true, accumulate: true);
+            for (int i = 0; i < m; i++)
+            {
+                double ui = u[(b * T + t) * m + i];
+                if (p.HasBounds && ((ui <= p.ControlLower![i] && g[i] > 0) || (ui >= p.ControlUpper![i] && g[i] < 0))) continue;
+                s += g[i] * g[i];
+            }
+            lin.LxSpan(b, t).CopyTo(tmp);
+            SmallDense.MatVec(lin.ASpan(b, t), lam, tmp, n, n, transA: true, accumulate: true);
+            tmp.AsSpan(0, n).CopyTo(lam);
+        }
+        return Math.Sqrt(s);
+    }
+
+    /// <summary>The DDP backward pass for one example; false when some regularized Q_uu is not positive definite.</summary>
+    private static bool BackwardPass(TrajProblem p, Linearization lin, int b, State st, Workspace ws)
+    {
+        int n = p.StateDim, m = p.ControlDim, T = p.Horizon;
+        double mu = st.Reg[b];
+        lin.LxSpan(b, T).CopyTo(ws.Vx);
+        lin.LxxSpan(b, T).CopyTo(ws.Vxx);
+        double dv1 = 0, dv2 = 0;
+        for (int t = T - 1; t >= 0; t--)
+        {
+            var A = lin.ASpan(b, t); var Bm = lin.BSpan(b, t);
+            // Q-function expansion.
+            lin.LxSpan(b, t).CopyTo(ws.Qx);
+            SmallDense.MatVec(A, ws.Vx, ws.Qx, n, n, transA: true, accumulate: true);
+            lin.LuSpan(b, t).CopyTo(ws.Qu);
+            SmallDense.MatVec(Bm, ws.Vx, ws.Qu, m, n, transA: true, accumulate: true);
+            SmallDense.MatMul(ws.Vxx, A, ws.VxxA, n, n, n);
+            SmallDense.MatMul(ws.Vxx, Bm, ws.VxxB, n, n, m);
+            lin.LxxSpan(b, t).CopyTo(ws.Qxx);
+            SmallDense.MatMul(A, ws.VxxA, ws.Qxx, n, n, n, transA: true, accumulate: true);
+            lin.LuuSpan(b, t).CopyTo(ws.Quu);
+            SmallDense.MatMul(Bm, ws.VxxB, ws.Quu, m, n, m, transA: true, accumulate: true);
+            SmallDense.Symmetrize(ws.Quu, m);
+            lin.LuxSpan(b, t).CopyTo(ws.Qux);
+            SmallDense.MatMul(Bm, ws.VxxA, ws.Qux, m, n, n, transA: true, accumulate: true);
+            ws.Quu.AsSpan(0, m * m).CopyTo(ws.QuuReg);
+            for (int i = 0; i < m; i++) ws.QuuReg[i * m + i] += mu;
+
+            var k = st.KffSpan(b, t);
+            var K = st.KfbSpan(b, t);
+            if (p.HasBounds)
+            {
+                for (int i = 0; i < m; i++)
+                {
+                    double ui = st.U[(b * T + t) * m + i];
+                    ws.Lo[i] = p.ControlLower![i] - ui;
+                    ws.Hi[i] = p.ControlUpper![i] - ui;
+                }
+                if (!ws.Qp.Solve(ws.QuuReg, ws.Qu, ws.Lo, ws.Hi, k)) return false;
+                K.Clear();
+                var free = ws.Qp.FreeIndices;
+                int nf = free.Length;
+                for (int j = 0; j < n; j++)
+                {
+                    for (int f = 0; f < nf; f++) ws.Col[f] = -ws.Qux[free[f] * n + j];
+                    SmallDense.CholeskySolve(ws.Qp.FreeFactor, nf, ws.Col);
+                    for (int f = 0; f < nf; f++) K[free[f] * n + j] = ws.Col[f];
+                }
+            }
+            else
+            {
+                ws.QuuReg.AsSpan(0, m * m).CopyTo(ws.L);
+                if (!SmallDense.Cholesky(ws.L, m)) return false;
+                for (int i = 0; i < m; i++) k[i] = -ws.Qu[i];
+                SmallDense.CholeskySolve(ws.L, m, k);
+                for (int j = 0; j < n; j++)
+                {
+                    for (int i = 0; i < m; i++) ws.Col[i] = -ws.Qux[i * n + j];
+                    SmallDense.CholeskySolve(ws.L, m, ws.Col);
+                    for (int i = 0; i < m; i++) K[i * n + j] = ws.Col[i];
+                }
+            }
+            // Value function update (Tassa 2012 eq. 11, with the unregularized Q_uu).
+            SmallDense.MatVec(ws.Quu, k, ws.Tm, m, m);
+            dv1 += SmallDense.Dot(k, ws.Qu);
+            dv2 += 0.5 * SmallDense.Dot(k, ws.Tm.AsSpan(0, m));
+            ws.Qx.AsSpan(0, n).CopyTo(ws.Vx);
+            SmallDense.MatVec(K, ws.Tm, ws.Vx, n, m, transA: true, accumulate: true);
+            SmallDense.MatVec(K, ws.Qu, ws.Vx, n, m, transA: true, accumulate: true);
+            SmallDense.MatVec(ws.Qux, k, ws.Vx, n, m, transA: true, accumulate: true);
+            ws.Qxx.AsSpan(0, n * n).CopyTo(ws.Vxx);
+            SmallDense.MatMul(ws.Quu, K, ws.QuuK, m, m, n);
+            SmallDense.MatMul(K, ws.QuuK, ws.Vxx, n, m, n, transA: true, accumulate: true);
+            SmallDense.MatMul(K, ws.Qux, ws.Vxx, n, m, n, transA: true, accumulate: true);
+            SmallDense.MatMul(ws.Qux, K, ws.Vxx, n, m, n, transA: true, accumulate: true);
+            SmallDense.Symmetrize(ws.Vxx, n);
+        }
+        st.Dv1[b] = dv1;
+        st.Dv2[b] = dv2;
+        return true;
+    }
+
+    /// <summary>Backtracking over the step sizes, all searching examples rolled out together at each size.</summary>
+    private static void LineSearch(ProblemEvaluator ev, State st, IlqrOptions o)
+    {
+        var p = ev.Problem;
+        int B = st.B, T = st.T, n = st.N, m = st.M;
+        var searching = new bool[B];
+        bool any = false;
+        for (int b = 0; b < B; b++) { searching[b] = st.Active[b]; any |= searching[b]; }
+        if (!any) return;
+        var xt = new double[B * n]; var ut = new double[B * m]; var next = new double[B * n]; var dx = new double[n];
+        var newCost = new double[B];
+        foreach (double alpha in o.LineSearchSteps)
+        {
+            ProblemEvaluator.Scatter(st.X0, st.XNew, B, T + 1, 0, n);
+            for (int t = 0; t < T; t++)
+            {
+                ProblemEvaluator.Gather(st.XNew, xt, B, T + 1, t, n);
+                for (int b = 0; b < B; b++)
+                {
+                    var uo = ut.AsSpan(b * m, m);
+                    if (!searching[b]) { st.U.AsSpan((b * T + t) * m, m).CopyTo(uo); continue; }
+                    for (int i = 0; i < n; i++) dx[i] = xt[b * n + i] - st.X[(b * (T + 1) + t) * n + i];
+                    var k = st.KffSpan(b, t); var K = st.KfbSpan(b, t);
+                    for (int i = 0; i < m; i++) uo[i] = st.U[(b * T + t) * m + i] + alpha * k[i];
+                    SmallDense.MatVec(K, dx, uo, m, n, accumulate: true);
+                }
+                st.ClampControls(ut);
+                ProblemEvaluator.Scatter(ut, st.UNew, B, T, t, m);
+                ev.Step(B, xt, ut, next, searching);
+                ProblemEvaluator.Scatter(next, st.XNew, B, T + 1, t + 1, n);
+            }
+            ev.Costs(B, st.XNew, st.UNew, newCost);
+            any = false;
+            for (int b = 0; b < B; b++)
+            {
+                if (!searching[b]) continue;
+                double expected = -(alpha * st.Dv1[b] + alpha * alpha * st.Dv2[b]);
+                double actual = st.Cost[b] - newCost[b];
+                // Near the optimum the predicted gain falls below the cost's rounding: then a step that does not
+                // measurably worsen the cost is the (accurate) Newton step and is taken.
+                double noise = 1e-13 * (1 + Math.Abs(st.Cost[b]));
+                bool tiny = expected < 100 * noise && actual > -noise;
+                if (double.IsFinite(newCost[b]) && (tiny || (actual > 0 && (expected <= 0 || actual >= o.AcceptRatio * expected))))
+                {
+                    searching[b] = false;
+                    st.XNew.AsSpan(b * (T + 1) * n, (T + 1) * n).CopyTo(st.X.AsSpan(b * (T + 1) * n));
+                    st.UNew.AsSpan(b * T * m, T * m).CopyTo(st.U.AsSpan(b * T * m));
+                    double old = st.Cost[b];
+                    st.Cost[b] = newCost[b];
+                    st.Reg[b] = Math.Max(o.RegMin, st.Reg[b] / o.RegFactor);
+                    if (!tiny && actual < o.CostTolerance * (1 + Math.Abs(old))) { st.Converged[b] = true; st.Active[b] = false; }
+                }
+                any |= searching[b];
+            }
+            if (!any) break;
+        }
+        // No step improved: raise the regularization (a shorter, more gradient-like step next time).
+        for (int b = 0; b < B; b++)
+        {
+            if (!searching[b]) continue;
+            st.Reg[b] = Math.Max(st.Reg[b] * o.RegFactor, o.RegMin) * 10;
+            if (st.Reg[b] > o.RegMax) st.Active[b] = false;
+            // A stationary point cannot be improved: that is convergence, not failure.
+            if (Math.Abs(st.Dv1[b]) < Math.Max(o.CostTolerance, 1e-13) * (1 + Math.Abs(st.Cost[b]))) { st.Converged[b] = true; st.Active[b] = false; }
+        }
+    }
+
+    private static bool Any(bool[] a)
+    {
+        foreach (bool v in a) if (v) return true;
+        return false;
+    }
+
+    internal sealed class Workspace
+    {
+        public Workspace(int n, int m)
+        {
+            Vx = new double[n]; Vxx = new double[n * n]; Qx = new double[n]; Qu = new double[m];
+            Qxx = new double[n * n]; Quu = new double[m * m]; QuuReg = new double[m * m]; Qux = new double[m * n];
+            VxxA = new double[n * n]; VxxB = new double[n * m]; QuuK = new double[m * n]; L = new double[m * m];
+            Col = new double[m]; Tm = new double[m]; Lo = new double[m]; Hi = new double[m];
+            Qp = new BoxQp(m);
+        }
+        public readonly double[] Vx, Vxx, Qx, Qu, Qxx, Quu, QuuReg, Qux, VxxA, VxxB, QuuK, L, Col, Tm, Lo, Hi;
+        public readonly BoxQp Qp;
+    }
+
+    private sealed class State
+    {
+        public State(int b, int t, int n, int m, TrajProblem p)
+        {
+            B = b; T = t; N = n; M = m; P = p;
+            X0 = new double[b * n]; U = new double[b * t * m]; X = new double[b * (t + 1) * n];
+            UNew = new double[U.Length]; XNew = new double[X.Length];
+            Kff = new double[b * t * m]; Kfb = new double[b * t * m * n];
+            Cost = new double[b]; Reg = new double[b]; GradNorm = new double[b]; Dv1 = new double[b]; Dv2 = new double[b];
+            Active = new bool[b]; Converged = new bool[b]; Iterations = new int[b];
+            Workspace = new ThreadLocal<Workspace>(() => new Workspace(n, m));
+        }
+        public readonly int B, T, N, M;
+        public readonly TrajProblem P;
+        public readonly double[] X0, U, X, UNew, XNew, Kff, Kfb, Cost, Reg, GradNorm, Dv1, Dv2;
+        public readonly bool[] Active, Converged;
+        public readonly int[] Iterations;
+        public readonly ThreadLocal<Workspace> Workspace;
+
+        public Span<double> KffSpan(int b, int t) => Kff.AsSpan((b * T + t) * M, M);
+        public Span<double> KfbSpan(int b, int t) => Kfb.AsSpan((b * T + t) * M * N, M * N);
+
+        public void ClampControls(Span<double> u)
+        {
+            if (!P.HasBounds) return;
+            var lo = P.ControlLower!; var hi = P.ControlUpper!;
+            for (int i = 0; i < u.Length; i++) u[i] = Math.Clamp(u[i], lo[i % M], hi[i % M]);
+        }
+    }
+}

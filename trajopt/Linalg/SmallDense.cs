@@ -1,0 +1,99 @@
+namespace DiffTori.TrajOpt;
+
+/// <summary>Tiny dense kernels on row-major spans for the per-example, per-step solver algebra (sizes ≤ ~30).</summary>
+public static class SmallDense
+{
+    /// <summary>In-place lower Cholesky of the k×k matrix a (upper triangle zeroed). False if not positive definite.</summary>
+    public static bool Cholesky(Span<double> a, int k)
+    {
+        for (int j = 0; j < k; j++)
+        {
+            double d = a[j * k + j];
+            for (int p = 0; p < j; p++) d -= a[j * k + p] * a[j * k + p];
+            if (!(d > 0) || double.IsInfinity(d)) return false;
+            d = Math.Sqrt(d);
+            a[j * k + j] = d;
+            for (int i = j + 1; i < k; i++)
+            {
+                double s = a[i * k + j];
+                for (int p = 0; p < j; p++) s -= a[i * k + p] * a[j * k + p];
+                a[i * k + j] = s / d;
+            }
+            for (int i = 0; i < j; i++) a[i * k + j] = 0;
+        }
+        return true;
+    }
+
+    /// <summary>Solve L·Lᵀ·x = x in place for one vector, with L from <see cref="Cholesky"/>.</summary>
+    public static void CholeskySolve(ReadOnlySpan<double> l, int k, Span<double> x)
+    {
+        for (int i = 0; i < k; i++)
+        {
+            double s = x[i];
+            for (int p = 0; p < i; p++) s -= l[i * k + p] * x[p];
+            x[i] = s / l[i * k + i];
+        }
+        for (int i = k - 1; i >= 0; i--)
+        {
+            double s = x[i];
+            for (int p = i + 1; p < k; p++) s -= l[p * k + i] * x[p];
+            x[i] = s / l[i * k + i];
+        }
+    }
+
+    /// <summary>c[r×q] = (accumulate ? c : 0) + op(a)·b with a [r×p] (or [p×r] when transA), b [p×q].</summary>
+    public static void MatMul(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int r, int p, int q, bool transA = false, bool accumulate = false)
+    {
+        if (!accumulate) c.Slice(0, r * q).Clear();
+        for (int i = 0; i < r; i++)
+            for (int s = 0; s < p; s++)
+            {
+                double av = transA ? a[s * r + i] : a[i * p + s];
+                if (av == 0) continue;
+                var brow = b.Slice(s * q, q);
+                var crow = c.Slice(i * q, q);
+                for (int j = 0; j < q; j++) crow[j] += av * brow[j];
+            }
+    }
+
+    /// <summary>y[r] = (accumulate ? y : 0) + op(a)·x, a [r×p] (or [p×r] when transA).</summary>
+    public static void MatVec(ReadOnlySpan<double> a, ReadOnlySpan<double> x, Span<double> y, int r, int p, bool transA = false, bool accumulate = false)
+    {
+        if (!accumulate) y.Slice(0, r).Clear();
+        if (transA)
+        {
+            for (int s = 0; s < p; s++)
+            {
+                double xv = x[s];
+                if (xv == 0) continue;
+                for (int i = 0; i < r; i++) y[i] += a[s * r + i] * xv;
+            }
+        }
+        else
+        {
+            for (int i = 0; i < r; i++)
+            {
+                double acc = 0;
+                for (int s = 0; s < p; s++) acc += a[i * p + s] * x[s];
+                y[i] += acc;
+            }
+        }
+    }
+
+    public static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    public static void Symmetrize(Span<double> a, int k)
+    {
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < i; j++)
+            {
+                double s = 0.5 * (a[i * k + j] + a[j * k + i]);
+                a[i * k + j] = s; a[j * k + i] = s;
+            }
+    }
+}
