@@ -67,9 +67,11 @@ public static partial class Ops
             throw new TensorShapeException($"{name}: needs at least one axis, got a scalar of shape {x.Shape}");
         int a = x.Shape.NormalizeAxis(axis, name);
         var (outer, n, inner) = SplitAround(x.Shape, a);
-        using var dense = x.Contiguous();
+        // A dense input is used as is (no view object allocated).
+        var dense = x.IsContiguous ? x : x.Contiguous();
         var result = NewLike(x, x.Shape);
-        x.Device.Backend.Softmax(dense, outer, n, inner, result, log);
+        try { x.Device.Backend.Softmax(dense, outer, n, inner, result, log); }
+        finally { if (!ReferenceEquals(dense, x)) dense.Dispose(); }
         NumericCheck.After(name, result);
         return result;
     }
@@ -129,8 +131,9 @@ public static partial class Ops
             int outer = 1, inner = 1;
             for (int i = 0; i < first; i++) outer *= x.Shape[i];
             for (int i = last + 1; i < rank; i++) inner *= x.Shape[i];
-            using var dense = x.Contiguous();
-            x.Device.Backend.Reduce(op, dense, outer, n, inner, result, p0);
+            var dense = x.IsContiguous ? x : x.Contiguous();
+            try { x.Device.Backend.Reduce(op, dense, outer, n, inner, result, p0); }
+            finally { if (!ReferenceEquals(dense, x)) dense.Dispose(); }
         }
         else
         {
