@@ -24,6 +24,10 @@ public static class EngineSuite
         var logits = Random(new Shape(512, 512), 3);
         workloads.Add(new("softmax 512x512", () => Ops.Softmax(logits, -1).Dispose()));
 
+        // MLP layers (weight stored [out, in]): batch 1, as in DiffTORI's per-step policy, and batch 512.
+        foreach (var (rows, inFeatures, outFeatures) in new[] { (1, 56, 512), (1, 512, 512), (1, 512, 50), (512, 512, 512) })
+            workloads.Add(Linear(rows, inFeatures, outFeatures));
+
         var images = Random(new Shape(32, 3, 84, 84), 4);
         var filters = Random(new Shape(32, 3, 3, 3), 5);
         workloads.Add(new("conv2d 32x3x84x84 -> 32 k3 s2", () => Ops.Conv2d(images, filters, null, stride: (2, 2)).Dispose()));
@@ -37,6 +41,14 @@ public static class EngineSuite
         var b = Random(new Shape(k, n), k + n);
         var c = Tensor.Zeros(new Shape(m, n));
         return new($"sgemm {m}x{k}x{n}", () => Ops.Matmul(a, b, c));
+    }
+
+    private static Workload Linear(int rows, int inFeatures, int outFeatures)
+    {
+        var x = Random(new Shape(rows, inFeatures), rows + inFeatures);
+        var w = Random(new Shape(outFeatures, inFeatures), inFeatures + outFeatures);
+        var b = Random(new Shape(outFeatures), outFeatures);
+        return new($"linear {rows}x{inFeatures}->{outFeatures}", () => Ops.Linear(x, w, b).Dispose());
     }
 
     private static Tensor Random(Shape shape, int seed)

@@ -33,6 +33,16 @@ workloads["tanh 1M f32"] = lambda: torch.tanh(x, out=out)
 logits = rand(512, 512)
 workloads["softmax 512x512"] = lambda: torch.softmax(logits, -1)
 
+
+def linear(rows, inp, out):
+    xs, w, b = rand(rows, inp), rand(out, inp), rand(out)
+    return lambda: F.linear(xs, w, b)
+
+
+# MLP layers (weight stored [out, in]): batch 1, as in DiffTORI's per-step policy, and batch 512.
+for rows, inp, out in [(1, 56, 512), (1, 512, 512), (1, 512, 50), (512, 512, 512)]:
+    workloads[f"linear {rows}x{inp}->{out}"] = linear(rows, inp, out)
+
 images, filters = rand(32, 3, 84, 84), rand(32, 3, 3, 3)
 workloads["conv2d 32x3x84x84 -> 32 k3 s2"] = lambda: F.conv2d(images, filters, stride=2)
 
