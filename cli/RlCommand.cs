@@ -63,6 +63,9 @@ public static class RlCommand
             cfg.Validate();
         }
         outDir ??= Path.Combine("runs", $"{cfg.Task}_{cfg.Agent}_s{cfg.Seed}");
+        // Never train over an earlier run: its checkpoints and metrics would be lost.
+        if (!resume && File.Exists(Path.Combine(outDir, "config.json")))
+            throw new ArgumentException($"run folder '{outDir}' already holds a run; pass --resume to continue it, or choose another --out");
         var final = RlProgress.Train(cfg, outDir, resume);
         RlPlots.LearningCurve(outDir, Path.Combine(outDir, "curve.png"));
         Console.WriteLine($"done: {final.EnvStep} env steps, last eval return {final.LastEvalReturn:F1}; run folder {outDir}");
