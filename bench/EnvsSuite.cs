@@ -51,6 +51,14 @@ public static class EnvsSuite
         Console.WriteLine($"|{new string('-', 44)}|{new string('-', 12)}|{new string('-', 16)}|{new string('-', 14)}|");
         foreach (var r in rows)
             Console.WriteLine($"| {r.Name,-42} | {r.OursMs,10:F5} | {r.Note!.Replace(" steps/s", ""),14} | {r.AllocatedBytesPerOp,12:F0} |");
+
+        // MuJoCo tasks: the binding's overhead over a C loop of mj_step, and random-policy throughput
+        // (skipped, with the reason printed, when libmujoco2.2.2 or a C compiler is missing).
+        if (filter is null || filter.Contains("mujoco", StringComparison.OrdinalIgnoreCase))
+        {
+            Console.WriteLine();
+            rows.AddRange(MuJoCoBench.ToBenchResults(MuJoCoBench.Run()));
+        }
         BenchSuite.Write("envs", rows);
         return 0;
     }

@@ -26,9 +26,9 @@ workloads = {}
 for m, k, n in [(64, 64, 64), (512, 512, 512), (1024, 1024, 1024), (512, 56, 512), (512, 512, 50), (1, 56, 512)]:
     workloads[f"sgemm {m}x{k}x{n}"] = gemm(m, k, n)
 
-x, y, out = rand(1 << 20), rand(1 << 20), torch.empty(1 << 20)
-workloads["add 1M f32"] = lambda: torch.add(x, y, out=out)
-workloads["tanh 1M f32"] = lambda: torch.tanh(x, out=out)
+x, y, dest = rand(1 << 20), rand(1 << 20), torch.empty(1 << 20)
+workloads["add 1M f32"] = lambda: torch.add(x, y, out=dest)
+workloads["tanh 1M f32"] = lambda: torch.tanh(x, out=dest)
 
 logits = rand(512, 512)
 workloads["softmax 512x512"] = lambda: torch.softmax(logits, -1)
@@ -40,8 +40,8 @@ def linear(rows, inp, out):
 
 
 # MLP layers (weight stored [out, in]): batch 1, as in DiffTORI's per-step policy, and batch 512.
-for rows, inp, out in [(1, 56, 512), (1, 512, 512), (1, 512, 50), (512, 512, 512)]:
-    workloads[f"linear {rows}x{inp}->{out}"] = linear(rows, inp, out)
+for rows, inputs, outputs in [(1, 56, 512), (1, 512, 512), (1, 512, 50), (512, 512, 512)]:
+    workloads[f"linear {rows}x{inputs}->{outputs}"] = linear(rows, inputs, outputs)
 
 images, filters = rand(32, 3, 84, 84), rand(32, 3, 3, 3)
 workloads["conv2d 32x3x84x84 -> 32 k3 s2"] = lambda: F.conv2d(images, filters, stride=2)
