@@ -1,0 +1,87 @@
+using DiffTori.Envs;
+
+namespace DiffTori.Cli.Tests;
+
+/// <summary>
+/// The `difftori` verbs end to end through Program.Main. Console output is redirected, so these tests
+/// live in one class (xunit runs a class's tests one at a time).
+/// </summary>
+public class CommandLineTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            int code = Program.Main(args);
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    private static string TempFolder()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "difftori-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    [Fact]
+    public void EnvsListPrintsEveryRegisteredTask()
+    {
+        var (code, output, _) = Run("envs", "list");
+        Assert.Equal(0, code);
+        foreach (string name in EnvRegistry.Names) Assert.Contains(name, output);
+    }
+
+    [Fact]
+    public void UnknownVerbIsAnErrorThatNamesIt()
+    {
+        var (code, _, error) = Run("frobnicate");
+        Assert.Equal(2, code);
+        Assert.Contains("'frobnicate'", error);
+    }
+
+    [Fact]
+    public void TrainWritesARunFolderAndRefusesToOverwriteIt()
+    {
+        string root = TempFolder();
+        string run = Path.Combine(root, "run");
+        try
+        {
+            var (code, output, error) = Run("rl", "train", "--task", "cartpole-swingup", "--agent", "sac", "--steps", "1000", "--out", run);
+            Assert.True(code == 0, error);
+            Assert.Contains("done: 1000 env steps", output);
+            foreach (string file in new[] { "config.json", "metrics.jsonl", "metrics.csv", "curve.png" })
+                Assert.True(File.Exists(Path.Combine(run, file)), $"{file} missing from the run folder");
+            string config = File.ReadAllText(Path.Combine(run, "config.json"));
+            string metrics = File.ReadAllText(Path.Combine(run, "metrics.csv"));
+
+            var second = Run("rl", "train", "--task", "cartpole-swingup", "--agent", "sac", "--steps", "1000", "--out", run);
+            Assert.Equal(2, second.Code);
+            Assert.Contains("already holds a run", second.Err);
+            Assert.Contains("--resume", second.Err);
+            Assert.Equal(config, File.ReadAllText(Path.Combine(run, "config.json")));
+            Assert.Equal(metrics, File.ReadAllText(Path.Combine(run, "metrics.csv")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TrainWithoutATaskSaysWhatIsMissing()
+    {
+        var (code, _, error) = Run("rl", "train", "--agent", "sac");
+        Assert.Equal(2, code);
+        Assert.Contains("--task", error);
+    }
+}
