@@ -22,8 +22,11 @@ internal static class GemmConfig
     /// </summary>
     public static int KC<T>() => typeof(T) == typeof(float) ? 512 : 256;
 
-    /// <summary>Rows of A packed per block (a multiple of 24, so of every MR): an mc×kc block of A is 96 KB.</summary>
-    public static int MC<T>() => 48;
+    /// <summary>
+    /// Rows of A packed per block (a multiple of MR): an mc×kc block of A is 128 KB with AVX-512. It is also the
+    /// chunk the two threads share out, so 64 splits the common 512/1024-row products evenly (48 gave 11 blocks for 512 rows).
+    /// </summary>
+    public static int MC<T>() => UseVector512 ? 64 : 48;
 
     /// <summary>Columns of B packed per block (a multiple of every NR).</summary>
     public static int NC<T>() => 4096;

@@ -51,7 +51,9 @@ internal static class PackedGemm
         var tile = GemmScratch<T>.Tile(mr * nr);
         // A small non-transposed A (alpha = 1) is read in place: it stays in cache, and packing it would cost
         // as much as the product itself at sizes like 64×64×64.
-        bool directA = GemmConfig.UseVector512 && !g.TransA && g.Alpha == T.One && (long)g.M * g.K <= GemmConfig.DirectALimit;
+        // So is A against a narrow block of columns (at most two panels): each packed value would be read only once or twice.
+        bool directA = GemmConfig.UseVector512 && !g.TransA && g.Alpha == T.One
+            && ((long)g.M * g.K <= GemmConfig.DirectALimit || nc <= 2 * nr);
         T beta = pc == 0 ? g.Beta : T.One;
         for (int ic = i0; ic < i1; ic += mcMax)
         {

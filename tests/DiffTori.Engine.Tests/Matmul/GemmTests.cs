@@ -90,6 +90,21 @@ public class GemmTests
         Check(DType.Float64, 2, m, n, k, ta, tb, 1, 0, false, true, m * n + k);
     }
 
+    /// <summary>
+    /// A large A against few columns (N at most two microkernel panels) is read in place rather than packed;
+    /// cover cut-off row tiles, a cut-off column panel, both B layouts, beta and both dtypes.
+    /// </summary>
+    [Theory]
+    [InlineData(333, 50, 400, false, 0.0)]
+    [InlineData(517, 61, 300, true, 0.5)]
+    [InlineData(260, 32, 530, false, 1.0)]
+    [InlineData(301, 23, 700, true, 0.0)]
+    public void LargeANarrowColumns(int m, int n, int k, bool tb, double beta)
+    {
+        Check(DType.Float32, 1, m, n, k, false, tb, 1, beta, false, false, m + n);
+        Check(DType.Float64, 1, m, n, k, false, tb, 1, beta, false, false, m + k);
+    }
+
     [Fact]
     public void Vector256KernelMatchesTooWhenForced()
     {
