@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace DiffTori.Engine;
 
@@ -65,6 +66,13 @@ internal static class GemmPacking
             }
             else
             {
+                if (cols == nr)
+                {
+                    // A whole panel: each k row is NR contiguous values, copied as vectors (a memmove call per
+                    // 128-byte row costs more than the copy, and the caller packs B while the other core waits).
+                    CopyRows(ref g.B[g.OffsetB + p0 * g.N + j0 + c0], g.N, ref panel[0], nr, kc);
+                    continue;
+                }
                 for (int p = 0; p < kc; p++)
                 {
                     var d = panel.Slice(p * nr, nr);
@@ -72,6 +80,19 @@ internal static class GemmPacking
                     if (cols < nr) d[cols..].Clear();
                 }
             }
+        }
+    }
+
+    /// <summary>Copies rows × width values from rows lds apart to contiguous rows (width a multiple of Vector256's count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRows<T>(ref T src, int lds, ref T dst, int width, int rows) where T : unmanaged
+    {
+        int w = Vector256<T>.Count;
+        for (int p = 0; p < rows; p++)
+        {
+            ref T s = ref Unsafe.Add(ref src, (nint)p * lds);
+            ref T d = ref Unsafe.Add(ref dst, (nint)p * width);
+            for (int j = 0; j < width; j += w) Vector256.LoadUnsafe(ref s, (nuint)j).StoreUnsafe(ref d, (nuint)j);
         }
     }
 }
