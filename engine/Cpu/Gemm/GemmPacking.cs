@@ -34,6 +34,26 @@ internal static class GemmPacking
                     for (int r = 0; r < rows; r++) d[r] = alpha * src[r];
                 }
             }
+            else if (rows == 8 && mr == 8)
+            {
+                // A whole panel of eight rows, walked along k so the panel is written in order.
+                long k = g.K;
+                ref T s = ref g.A[g.OffsetA + (i0 + r0) * g.K + p0];
+                ref T d = ref panel[0];
+                for (int p = 0; p < kc; p++)
+                {
+                    ref T sp = ref Unsafe.Add(ref s, p);
+                    ref T dp = ref Unsafe.Add(ref d, p * 8);
+                    dp = alpha * sp;
+                    Unsafe.Add(ref dp, 1) = alpha * Unsafe.Add(ref sp, (nint)k);
+                    Unsafe.Add(ref dp, 2) = alpha * Unsafe.Add(ref sp, (nint)(2 * k));
+                    Unsafe.Add(ref dp, 3) = alpha * Unsafe.Add(ref sp, (nint)(3 * k));
+                    Unsafe.Add(ref dp, 4) = alpha * Unsafe.Add(ref sp, (nint)(4 * k));
+                    Unsafe.Add(ref dp, 5) = alpha * Unsafe.Add(ref sp, (nint)(5 * k));
+                    Unsafe.Add(ref dp, 6) = alpha * Unsafe.Add(ref sp, (nint)(6 * k));
+                    Unsafe.Add(ref dp, 7) = alpha * Unsafe.Add(ref sp, (nint)(7 * k));
+                }
+            }
             else
             {
                 for (int r = 0; r < rows; r++)
