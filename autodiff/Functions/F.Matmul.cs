@@ -47,7 +47,13 @@ public static partial class F
         {
             var g2 = Reshape(g, -1, g.Shape[g.Rank - 1]);
             Var? gx = n.Needs(0) ? Matmul(g, n.B) : null;
-            Var? gw = n.Needs(1) ? Matmul(g2, Reshape(n.A, -1, n.A.Shape[n.A.Rank - 1]), transA: true) : null;
+            var x2 = Reshape(n.A, -1, n.A.Shape[n.A.Rank - 1]);
+            Var? gw = null;
+            // Plain backward into a parameter's existing Grad: one GEMM that adds gᵀ·x in place.
+            if (n.Needs(1) && Backprop.DirectGradTarget(n.B, n.B.Shape) is { } target)
+                Ops.Matmul(g2.Value, x2.Value, target, transA: true, beta: 1);
+            else if (n.Needs(1))
+                gw = Matmul(g2, x2, transA: true);
             Var? gb = n.Arity == 3 && n.Needs(2) ? Sum(g2, 0) : null;
             return (gx, gw, gb);
         };
