@@ -218,14 +218,22 @@ internal static class Backprop
     /// beta = 1), skipping the temporary gradient and the separate add; null when the ordinary path must run:
     /// not a plain backward pass, not a leaf of this pass, hooks to apply, or a Grad this pass does not own.
     /// </summary>
-    internal static Tensor? DirectGradTarget(Var input, Shape shape)
+    /// beta is 0 when the Grad holds a pending zero (the caller must then overwrite it), else 1.
+    internal static Tensor? DirectGradTarget(Var input, Shape shape, out double beta)
     {
+        beta = 1;
         int epoch = _directEpoch;
         if (epoch == 0 || input.Node is not null || input.VisitEpoch != epoch || !input.Relevant || input.HasHooks) return null;
-        var grad = input.Grad;
+        var grad = input.GradRaw;
         if (grad is null || !input.GradOwned || grad.RequiresGrad) return null;
         var t = grad.Value;
-        return t.IsContiguous && t.Shape == shape && t.DType == input.DType && t.Device == input.Device ? t : null;
+        if (!(t.IsContiguous && t.Shape == shape && t.DType == input.DType && t.Device == input.Device)) return null;
+        if (input.GradZeroPending)
+        {
+            input.GradZeroPending = false;
+            beta = 0;
+        }
+        return t;
     }
 
     /// <summary>a + b for two gradients; without createGraph both operands are pass-owned and go back to the pool.</summary>
@@ -245,6 +253,14 @@ internal static class Backprop
     /// </summary>
     private static void AccumulateLeaf(Var leaf, Var g, int epoch, bool create, bool owned)
     {
+        if (owned && leaf.GradZeroPending && !create && leaf.GradRaw is { } zeroed && zeroed.Shape == g.Shape && zeroed.DType == g.DType && zeroed.Device == g.Device)
+        {
+            // ZeroGrad was deferred: overwrite instead of filling with zeros and adding.
+            leaf.GradZeroPending = false;
+            zeroed.Value.CopyFrom(g.Value);
+            g.Value.Dispose();
+            return;
+        }
         var old = leaf.Grad;
         if (old is null)
         {

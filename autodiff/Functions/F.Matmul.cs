@@ -50,8 +50,8 @@ public static partial class F
             var x2 = Reshape(n.A, -1, n.A.Shape[n.A.Rank - 1]);
             Var? gw = null;
             // Plain backward into a parameter's existing Grad: one GEMM that adds gᵀ·x in place.
-            if (n.Needs(1) && Backprop.DirectGradTarget(n.B, n.B.Shape) is { } target)
-                Ops.Matmul(g2.Value, x2.Value, target, transA: true, beta: 1);
+            if (n.Needs(1) && Backprop.DirectGradTarget(n.B, n.B.Shape, out double beta) is { } target)
+                Ops.Matmul(g2.Value, x2.Value, target, transA: true, beta: beta);
             else if (n.Needs(1))
                 gw = Matmul(g2, x2, transA: true);
             Var? gb = n.Arity == 3 && n.Needs(2) ? Sum(g2, 0) : null;

@@ -47,9 +47,10 @@ public static class GradClip
     /// </summary>
     public static void ResetGrad(Var parameter, bool setToNone = false)
     {
-        var g = parameter.Grad;
+        var g = parameter.GradRaw;
         if (g is null) return;
         if (setToNone || g.RequiresGrad || !g.Value.IsContiguous) parameter.Grad = null;
+        else if (parameter.GradOwned) parameter.GradZeroPending = true; // the next backward overwrites it
         else g.Value.Device.Backend.Fill(g.Value, 0);
     }
 
