@@ -51,13 +51,39 @@ public static partial class F
             Var? gw = null;
             // Plain backward into a parameter's existing Grad: one GEMM that adds gᵀ·x in place.
             if (n.Needs(1) && Backprop.DirectGradTarget(n.B, n.B.Shape, out double beta) is { } target)
-                Ops.Matmul(g2.Value, x2.Value, target, transA: true, beta: beta);
+                AddWeightGradient(g2.Value, x2.Value, target, beta);
             else if (n.Needs(1))
                 gw = Matmul(g2, x2, transA: true);
             Var? gb = n.Arity == 3 && n.Needs(2) ? Sum(g2, 0) : null;
             return (gx, gw, gb);
         };
         return bias is null ? Record.Op("linear", value, x, weight, rule) : Record.Op("linear", value, x, weight, bias, rule);
+    }
+
+    /// <summary>
+    /// target = gᵀ·x + beta·target for g [rows, out], x [rows, in]. A single row (batch 1) is an outer
+    /// product: one SIMD pass per output row beats the general GEMM, which is tuned for real inner sizes.
+    /// </summary>
+    private static void AddWeightGradient(Tensor g, Tensor x, Tensor target, double beta)
+    {
+        if (g.Shape[0] == 1 && g.Device.IsCpu && g.IsContiguous && x.IsContiguous && g.DType == x.DType && g.DType == target.DType)
+        {
+            if (g.DType == DType.Float32) { AddOuter(g.AsSpan<float>(), x.AsSpan<float>(), target.AsSpan<float>(), beta != 0); return; }
+            if (g.DType == DType.Float64) { AddOuter(g.AsSpan<double>(), x.AsSpan<double>(), target.AsSpan<double>(), beta != 0); return; }
+        }
+        Ops.Matmul(g, x, target, transA: true, beta: beta);
+    }
+
+    private static void AddOuter<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, Span<T> target, bool accumulate)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = x.Length;
+        for (int i = 0; i < g.Length; i++)
+        {
+            var row = target.Slice(i * n, n);
+            if (accumulate) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(x, g[i], row, row);
+            else System.Numerics.Tensors.TensorPrimitives.Multiply(x, g[i], row);
+        }
     }
 
     /// <summary>Linear as a composite (Matmul then Add), for comparison with the fused form.</summary>
