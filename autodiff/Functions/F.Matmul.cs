@@ -54,7 +54,18 @@ public static partial class F
                 AddWeightGradient(g2.Value, x2.Value, target, beta);
             else if (n.Needs(1))
                 gw = Matmul(g2, x2, transA: true);
-            Var? gb = n.Arity == 3 && n.Needs(2) ? Sum(g2, 0) : null;
+            Var? gb = null;
+            if (n.Arity == 3 && n.Needs(2))
+            {
+                // Batch 1: the bias gradient is g itself, added (or copied over a deferred zero) straight into the Grad.
+                if (g2.Shape[0] == 1 && g2.Value.IsContiguous && Backprop.DirectGradTarget(n.C, n.C.Shape, out double biasBeta) is { } biasTarget)
+                {
+                    using var row = g2.Value.Reshape(n.C.Shape[0]);
+                    if (biasBeta == 0) biasTarget.CopyFrom(row);
+                    else Ops.AddInPlace(biasTarget, row);
+                }
+                else gb = Sum(g2, 0);
+            }
             return (gx, gw, gb);
         };
         return bias is null ? Record.Op("linear", value, x, weight, rule) : Record.Op("linear", value, x, weight, bias, rule);
