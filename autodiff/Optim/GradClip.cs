@@ -43,7 +43,10 @@ public static class GradClip
     /// allocates nothing (torch's zero_grad(set_to_none=False)); a parameter without a gradient then
     /// still takes a step with a zero gradient (momentum carries on). setToNone drops the gradient instead,
     /// so optimizers skip the parameter until it gets a new one. A gradient that is part of a graph
-    /// (after createGraph) is always dropped, never overwritten.
+    /// (after createGraph) is always dropped, never overwritten. A gradient that backward allocated is
+    /// zeroed lazily: it is only marked, the next backward pass overwrites it instead of adding (no fill, no
+    /// extra read), and reading <see cref="Var.Grad"/> before then fills it with zeros. Hold the Var
+    /// from <see cref="Var.Grad"/>, not a tensor taken from it before ZeroGrad, if you need to see the zeros.
     /// </summary>
     public static void ResetGrad(Var parameter, bool setToNone = false)
     {
