@@ -45,8 +45,8 @@ public static class GradClip
     /// so optimizers skip the parameter until it gets a new one. A gradient that is part of a graph
     /// (after createGraph) is always dropped, never overwritten. A gradient that backward allocated is
     /// zeroed lazily: it is only marked, the next backward pass overwrites it instead of adding (no fill, no
-    /// extra read), and reading <see cref="Var.Grad"/> before then fills it with zeros. Hold the Var
-    /// from <see cref="Var.Grad"/>, not a tensor taken from it before ZeroGrad, if you need to see the zeros.
+    /// extra read), and reading <see cref="Var.Grad"/> before then fills it with zeros. So read
+    /// parameter.Grad again after ZeroGrad: a Grad Var or tensor kept from before still shows the old values.
     /// </summary>
     public static void ResetGrad(Var parameter, bool setToNone = false)
     {
