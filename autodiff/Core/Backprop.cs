@@ -22,6 +22,9 @@ internal static class Backprop
     [ThreadStatic] private static List<Var>? _orderCache;
     [ThreadStatic] private static Stack<(Var Var, int Next)>? _stackCache;
 
+    /// <summary>The epoch of the running pass when rules may add straight into leaf gradients (no capture, no createGraph), else 0.</summary>
+    [ThreadStatic] private static int _directEpoch;
+
     /// <summary>Var.Backward: accumulate into the Grad of every leaf that requires one.</summary>
     public static void Backward(Var root, Var? seed, bool retain, bool create)
     {
@@ -54,6 +57,8 @@ internal static class Backprop
         order.Clear();
         var results = capture ? new Var?[captures!.Count] : null;
         bool previousDisabled = Autograd.SetDisabled(!create);
+        int previousDirect = _directEpoch;
+        _directEpoch = capture || create ? 0 : epoch;
         try
         {
             for (int i = 0; i < outputs.Count; i++)
@@ -79,6 +84,7 @@ internal static class Backprop
         finally
         {
             Autograd.SetDisabled(previousDisabled);
+            _directEpoch = previousDirect;
             foreach (var v in order) v.PendingGrad = null;
             order.Clear();
             stack.Clear();
@@ -207,6 +213,29 @@ internal static class Backprop
         if (!retain) node.Release();
     }
 
+    /// <summary>
+    /// The Grad tensor of a leaf that a rule may accumulate its gradient into directly (e.g. one GEMM with
+    /// beta = 1), skipping the temporary gradient and the separate add; null when the ordinary path must run:
+    /// not a plain backward pass, not a leaf of this pass, hooks to apply, or a Grad this pass does not own.
+    /// </summary>
+    /// beta is 0 when the Grad holds a pending zero (the caller must then overwrite it), else 1.
+    internal static Tensor? DirectGradTarget(Var input, Shape shape, out double beta)
+    {
+        beta = 1;
+        int epoch = _directEpoch;
+        if (epoch == 0 || input.Node is not null || input.VisitEpoch != epoch || !input.Relevant || input.HasHooks) return null;
+        var grad = input.GradRaw;
+        if (grad is null || !input.GradOwned || grad.RequiresGrad) return null;
+        var t = grad.Value;
+        if (!(t.IsContiguous && t.Shape == shape && t.DType == input.DType && t.Device == input.Device)) return null;
+        if (input.GradZeroPending)
+        {
+            input.GradZeroPending = false;
+            beta = 0;
+        }
+        return t;
+    }
+
     /// <summary>a + b for two gradients; without createGraph both operands are pass-owned and go back to the pool.</summary>
     private static Var Sum(Var a, Var b, bool create)
     {
@@ -224,6 +253,14 @@ internal static class Backprop
     /// </summary>
     private static void AccumulateLeaf(Var leaf, Var g, int epoch, bool create, bool owned)
     {
+        if (owned && leaf.GradZeroPending && !create && leaf.GradRaw is { } zeroed && zeroed.Shape == g.Shape && zeroed.DType == g.DType && zeroed.Device == g.Device)
+        {
+            // ZeroGrad was deferred: overwrite instead of filling with zeros and adding.
+            leaf.GradZeroPending = false;
+            zeroed.Value.CopyFrom(g.Value);
+            g.Value.Dispose();
+            return;
+        }
         var old = leaf.Grad;
         if (old is null)
         {

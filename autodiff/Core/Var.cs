@@ -49,14 +49,40 @@ public class Var
     /// <summary>Accumulated gradient (leaves only), itself a Var so that it can be differentiated again after <c>createGraph</c>.</summary>
     public Var? Grad
     {
-        get => _grad;
+        get
+        {
+            if (_gradZeroPending) MaterializeZeroGrad();
+            return _grad;
+        }
         set
         {
             _grad = value;
             GradOwned = false;
+            _gradZeroPending = false;
         }
     }
     private Var? _grad;
+    private bool _gradZeroPending;
+
+    /// <summary>Grad without materializing a pending zero (backward and ZeroGrad use it).</summary>
+    internal Var? GradRaw => _grad;
+
+    /// <summary>
+    /// ZeroGrad of a Grad that backward allocated only marks it: the next backward pass overwrites it
+    /// instead of adding (saving a fill and a read), and any other reader of <see cref="Grad"/> sees zeros.
+    /// </summary>
+    internal bool GradZeroPending
+    {
+        get => _gradZeroPending;
+        set => _gradZeroPending = value && _grad is not null;
+    }
+
+    private void MaterializeZeroGrad()
+    {
+        _gradZeroPending = false;
+        var t = _grad!.Value;
+        t.Device.Backend.Fill(t, 0);
+    }
 
     /// <summary>True for leaves marked as trainable and for every op result that depends on one (while recording).</summary>
     public bool RequiresGrad

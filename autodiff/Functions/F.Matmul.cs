@@ -47,11 +47,54 @@ public static partial class F
         {
             var g2 = Reshape(g, -1, g.Shape[g.Rank - 1]);
             Var? gx = n.Needs(0) ? Matmul(g, n.B) : null;
-            Var? gw = n.Needs(1) ? Matmul(g2, Reshape(n.A, -1, n.A.Shape[n.A.Rank - 1]), transA: true) : null;
-            Var? gb = n.Arity == 3 && n.Needs(2) ? Sum(g2, 0) : null;
+            var x2 = Reshape(n.A, -1, n.A.Shape[n.A.Rank - 1]);
+            Var? gw = null;
+            // Plain backward into a parameter's existing Grad: one GEMM that adds gᵀ·x in place.
+            if (n.Needs(1) && Backprop.DirectGradTarget(n.B, n.B.Shape, out double beta) is { } target)
+                AddWeightGradient(g2.Value, x2.Value, target, beta);
+            else if (n.Needs(1))
+                gw = Matmul(g2, x2, transA: true);
+            Var? gb = null;
+            if (n.Arity == 3 && n.Needs(2))
+            {
+                // Batch 1: the bias gradient is g itself, added (or copied over a deferred zero) straight into the Grad.
+                if (g2.Shape[0] == 1 && g2.Value.IsContiguous && Backprop.DirectGradTarget(n.C, n.C.Shape, out double biasBeta) is { } biasTarget)
+                {
+                    using var row = g2.Value.Reshape(n.C.Shape[0]);
+                    if (biasBeta == 0) biasTarget.CopyFrom(row);
+                    else Ops.AddInPlace(biasTarget, row);
+                }
+                else gb = Sum(g2, 0);
+            }
             return (gx, gw, gb);
         };
         return bias is null ? Record.Op("linear", value, x, weight, rule) : Record.Op("linear", value, x, weight, bias, rule);
+    }
+
+    /// <summary>
+    /// target = gᵀ·x + beta·target for g [rows, out], x [rows, in]. A single row (batch 1) is an outer
+    /// product: one SIMD pass per output row beats the general GEMM, which is tuned for real inner sizes.
+    /// </summary>
+    private static void AddWeightGradient(Tensor g, Tensor x, Tensor target, double beta)
+    {
+        if (g.Shape[0] == 1 && g.Device.IsCpu && g.IsContiguous && x.IsContiguous && g.DType == x.DType && g.DType == target.DType)
+        {
+            if (g.DType == DType.Float32) { AddOuter(g.AsSpan<float>(), x.AsSpan<float>(), target.AsSpan<float>(), beta != 0); return; }
+            if (g.DType == DType.Float64) { AddOuter(g.AsSpan<double>(), x.AsSpan<double>(), target.AsSpan<double>(), beta != 0); return; }
+        }
+        Ops.Matmul(g, x, target, transA: true, beta: beta);
+    }
+
+    private static void AddOuter<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, Span<T> target, bool accumulate)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = x.Length;
+        for (int i = 0; i < g.Length; i++)
+        {
+            var row = target.Slice(i * n, n);
+            if (accumulate) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(x, g[i], row, row);
+            else System.Numerics.Tensors.TensorPrimitives.Multiply(x, g[i], row);
+        }
     }
 
     /// <summary>Linear as a composite (Matmul then Add), for comparison with the fused form.</summary>

@@ -43,13 +43,17 @@ public static class GradClip
     /// allocates nothing (torch's zero_grad(set_to_none=False)); a parameter without a gradient then
     /// still takes a step with a zero gradient (momentum carries on). setToNone drops the gradient instead,
     /// so optimizers skip the parameter until it gets a new one. A gradient that is part of a graph
-    /// (after createGraph) is always dropped, never overwritten.
+    /// (after createGraph) is always dropped, never overwritten. A gradient that backward allocated is
+    /// zeroed lazily: it is only marked, the next backward pass overwrites it instead of adding (no fill, no
+    /// extra read), and reading <see cref="Var.Grad"/> before then fills it with zeros. So read
+    /// parameter.Grad again after ZeroGrad: a Grad Var or tensor kept from before still shows the old values.
     /// </summary>
     public static void ResetGrad(Var parameter, bool setToNone = false)
     {
-        var g = parameter.Grad;
+        var g = parameter.GradRaw;
         if (g is null) return;
         if (setToNone || g.RequiresGrad || !g.Value.IsContiguous) parameter.Grad = null;
+        else if (parameter.GradOwned) parameter.GradZeroPending = true; // the next backward overwrites it
         else g.Value.Device.Backend.Fill(g.Value, 0);
     }
 
