@@ -6,12 +6,7 @@ namespace DiffTori.Engine.Tests;
 
 public class LuTests
 {
-    private static readonly Gen<(int[] Batch, int N, int Seed, DType DType)> Case =
-        from batch in MatrixRef.BatchShape
-        from n in Gen.Elements(MatrixRef.Sizes)
-        from seed in Gens.Seed
-        from dtype in Gen.Elements(DType.Float64, DType.Float32)
-        select (batch, n, seed, dtype);
+    private static readonly Gen<(int[] Batch, int N, int Seed, DType DType)> Case = MatrixRef.Case;
 
     /// <summary>Random matrices, diagonally weighted so they are comfortably invertible, with A[0,0] = 0 to force a row swap.</summary>
     private static double[] Matrices(int count, int n, System.Random random)

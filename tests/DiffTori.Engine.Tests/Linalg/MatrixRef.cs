@@ -12,6 +12,14 @@ internal static class MatrixRef
 
     public static readonly Gen<int[]> BatchShape = Gen.Elements<int[]>([], [1], [3], [2, 3], [5], [1, 4]);
 
+    /// <summary>A batch of square matrices: batch shape, size, data seed and dtype.</summary>
+    public static readonly Gen<(int[] Batch, int N, int Seed, DType DType)> Case =
+        from batch in BatchShape
+        from n in Gen.Elements(Sizes)
+        from seed in Gens.Seed
+        from dtype in Gen.Elements(DType.Float64, DType.Float32)
+        select (batch, n, seed, dtype);
+
     public static int Count(int[] batch) => batch.Aggregate(1, (p, d) => p * d);
 
     public static int[] With(int[] batch, params int[] tail) => [.. batch, .. tail];
