@@ -16,20 +16,6 @@ internal static class Sim
 
     /// <summary>Tolerance for comparing against a double reference.</summary>
     public static double Tol(DType dtype) => dtype == DType.Float32 ? 2e-5 : 1e-12;
-
-    /// <summary>True when the CPU backend implements this op yet (others' kernels land over time).</summary>
-    public static bool CpuHas(Action run)
-    {
-        try
-        {
-            run();
-            return true;
-        }
-        catch (NotImplementedException)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>A fact that runs only where a CUDA GPU is present.</summary>
