@@ -11,6 +11,7 @@ public static class BenchCommand
         ["envs"] = EnvsSuite.Run,
         ["autodiff"] = AutodiffSuite.Run,
         ["trajopt"] = TrajOptSuite.Run,
+        ["gpu"] = GpuSuite.Run,
     };
 
     public static int Run(string[] args)

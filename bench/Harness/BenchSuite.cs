@@ -18,8 +18,7 @@ public sealed record BenchResult(string Name, double? OursMs, double? TorchMs, d
 ///     return BenchSuite.Run("engine", workloads, args);
 /// }
 /// </code>
-/// It measures each workload (<see cref="Measure"/>), skips one whose op throws NotImplementedException
-/// ("not yet available"), runs bench/torch/SUITE.py for the PyTorch times (<see cref="TorchRunner"/>), prints a
+/// It measures each workload (<see cref="Measure"/>), runs bench/torch/SUITE.py for the PyTorch times (<see cref="TorchRunner"/>), prints a
 /// table and writes bench/results/SUITE.json. ratio = torch_ms / ours_ms, so &gt; 1 means we are faster.
 /// Options: --budget SECONDS (per workload, default 1.5), --no-torch, --filter TEXT (workloads whose name contains TEXT).
 /// </summary>
@@ -48,17 +47,9 @@ public static class BenchSuite
         foreach (var w in selected)
         {
             Console.Error.Write($"{suite}: {w.Name} ... ");
-            try
-            {
-                var m = Measure.Run(w.Run, budget);
-                ours[w.Name] = (m, null);
-                Console.Error.WriteLine($"{m.MedianSeconds * 1e3:F4} ms");
-            }
-            catch (NotImplementedException)
-            {
-                ours[w.Name] = (null, "not yet available");
-                Console.Error.WriteLine("not yet available");
-            }
+            var m = Measure.Run(w.Run, budget);
+            ours[w.Name] = (m, null);
+            Console.Error.WriteLine($"{m.MedianSeconds * 1e3:F4} ms");
         }
 
         var torchTimes = new Dictionary<string, double>();

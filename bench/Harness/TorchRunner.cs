@@ -11,7 +11,8 @@ namespace DiffTori.Bench.Harness;
 /// </summary>
 public static class TorchRunner
 {
-    public const string Python = "/usr/bin/python3";
+    /// <summary>Debian's python3 with python3-torch, unless DIFFTORI_TORCH_PYTHON names another (a CUDA build for `bench gpu`).</summary>
+    public static string Python => Environment.GetEnvironmentVariable("DIFFTORI_TORCH_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
 
     /// <summary>Median seconds per workload name, or an empty map (with a message on stderr) if torch is unavailable.</summary>
     public static Dictionary<string, double> Run(string scriptPath, TimeSpan timeout, params string[] args)

@@ -2,10 +2,16 @@ using DiffTori.Engine;
 
 namespace DiffTori.Engine.Tests.Gpu;
 
-/// <summary>The ILGPU CPU simulator device, and helpers to move test data onto it.</summary>
+/// <summary>
+/// The device the GPU kernel tests run on, and helpers to move test data onto it. By default ILGPU's CPU
+/// simulator (CI has no GPU); DIFFTORI_GPU_TEST_DEVICE=cuda runs the same tests on a real GPU.
+/// </summary>
 internal static class Sim
 {
-    public static Device Device => Engine.Device.Get("ilgpu-cpu");
+    public static readonly string DeviceName =
+        Environment.GetEnvironmentVariable("DIFFTORI_GPU_TEST_DEVICE") is { Length: > 0 } name ? name : "ilgpu-cpu";
+
+    public static Device Device => Engine.Device.Get(DeviceName);
 
     /// <summary>Reproducible values in [low, high) as a tensor on the simulator.</summary>
     public static Tensor Tensor(Shape shape, int seed, DType dtype = DType.Float64, double low = -2, double high = 2) =>
