@@ -12,6 +12,7 @@ public static class BenchCommand
         ["autodiff"] = AutodiffSuite.Run,
         ["trajopt"] = TrajOptSuite.Run,
         ["gpu"] = GpuSuite.Run,
+        ["rl"] = RlSuite.Run,
     };
 
     public static int Run(string[] args)

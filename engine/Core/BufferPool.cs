@@ -9,7 +9,11 @@ public static class BufferPool
     /// <summary>At most this many bytes are kept for reuse; beyond it returned arrays go to the GC.</summary>
     public static long MaxPooledBytes { get; set; } = 2L << 30;
 
-    private const int MaxPerLength = 256;
+    // Per-length cap, far above what one step holds: a planner step (TD-MPC's 6 iterations × horizon 5 ×
+    // every layer) keeps hundreds of same-length intermediates alive until its scope ends, and with a
+    // small cap the excess went to the GC every step (megabytes per action, large-object GCs at width 512).
+    // MaxPooledBytes is what bounds the memory.
+    private const int MaxPerLength = 1 << 14;
     private static long _pooledBytes;
     private static long _hits, _misses;
 
