@@ -114,12 +114,17 @@ public class IlqrGradientModeTests
             var rp = new RandomProblem(seed);
             var problem = rp.Problem();
             var o = Fixed(3);
-            var res = IlqrGradients.Solve(problem, rp.X0, rp.Zeros(), GradientMode.Unrolled, o);
+            // The initial controls are differentiated too: unrolling starts from them.
+            var rng = new Random(seed);
+            var uInit = new Var(Tensor.FromDoubles(Enumerable.Range(0, rp.B * rp.T * rp.M).Select(_ => 0.3 * rng.NextDouble() - 0.15).ToArray(),
+                new Shape(rp.B, rp.T, rp.M), DType.Float64), requiresGrad: true);
+            Var[] ps = [.. rp.Params, uInit];
+            var res = IlqrGradients.Solve(problem, rp.X0, uInit, GradientMode.Unrolled, o);
             Assert.Equal(3, res.Recorded.Count);
             rp.Loss(res.U).Backward();
-            CompareWithFiniteDifferences(rp.Params, Gradients(rp.Params), res.Recorded, () =>
+            CompareWithFiniteDifferences(ps, Gradients(ps), res.Recorded, () =>
             {
-                var r = IlqrGradients.Solve(problem, rp.X0, rp.Zeros(), GradientMode.Unrolled, o);
+                var r = IlqrGradients.Solve(problem, rp.X0, uInit, GradientMode.Unrolled, o);
                 return (rp.Loss(r.U).Value.Item(), r.Recorded);
             }, 2e-6, $"unrolled (seed {seed}, n {rp.N}, m {rp.M}, T {rp.T}, B {rp.B})");
             return true;
