@@ -8,8 +8,8 @@ namespace DiffTori.TrajOpt;
 /// gradients and Hessians of ℓ, ℓ_T come from reverse passes with createGraph, so they remain functions of θ,
 /// x0 and the nominal, and backpropagating through an iteration built on them differentiates the model too
 /// (as LM's unrolled mode does with its Jacobians). Rows are replicated as in <see cref="ProblemEvaluator"/>:
-/// one pass for the dynamics Jacobians of all T steps, one createGraph gradient pass and one Hessian pass for
-/// all costs. Per-step Vars are batch first; the host copies (flat, [B, T, …] like <see cref="Linearization"/>)
+/// one createGraph pass gives the dynamics Jacobians of all T steps and every cost gradient, one more every
+/// cost Hessian. Per-step Vars are batch first; the host copies (flat, [B, T, …] like <see cref="Linearization"/>)
 /// feed the numeric decisions of the step (regularization, active set, step size).
 /// </summary>
 internal sealed class RecordedLinearization
@@ -33,8 +33,15 @@ internal sealed class RecordedLinearization
         HLu = new double[B * T * M]; HLuu = new double[B * T * M * M]; HLux = new double[B * T * M * N];
         using (Autograd.EnableGrad())
         {
-            DynamicsJacobians(p, x, u);
-            CostDerivatives(p, x, u);
+            // One createGraph pass for the dynamics Jacobians and the cost gradients together (each pass searches
+            // the whole graph behind x and u, which grows with every recorded iteration), one for the Hessians.
+            var (y, dynSeed, xd, ud) = DynamicsRows(p, x, u);
+            var (total, costInputs) = CostRows(p, x, u);
+            var inputs = new List<Var>(costInputs.Count + 2) { xd, ud };
+            inputs.AddRange(costInputs);
+            var g = Autograd.Grad([y, total], inputs, [dynSeed, new Var(Tensor.OnesLike(total.Value))], createGraph: true, allowUnused: true);
+            SetDynamicsJacobians(g[0], g[1]);
+            SetCostDerivatives(p, x, g.AsSpan(2).ToArray(), costInputs);
         }
     }
 
@@ -46,36 +53,39 @@ internal sealed class RecordedLinearization
     public ReadOnlySpan<double> LuuSpan(int b, int t) => HLuu.AsSpan((b * T + t) * M * M, M * M);
     public ReadOnlySpan<double> LuxSpan(int b, int t) => HLux.AsSpan((b * T + t) * M * N, M * N);
 
-    /// <summary>Rows (k, b, t) of one replicated pass: output k of f(x_t^b, u_t^b), seeded one-hot at k.</summary>
-    private void DynamicsJacobians(TrajProblem p, Var x, Var u)
+    /// <summary>Rows (k, b, t): f(x_t^b, u_t^b) on n copies, and the seed that picks output k of copy k.</summary>
+    private (Var Y, Var Seed, Var Xr, Var Ur) DynamicsRows(TrajProblem p, Var x, Var u)
     {
         int n = N, m = M, R = B * T;
-        var xs = F.Reshape(F.Narrow(x, 1, 0, T), R, n);
-        var us = F.Reshape(u, R, m);
-        var xr = Replicate(xs, n);
-        var ur = Replicate(us, n);
+        var xr = Replicate(F.Reshape(F.Narrow(x, 1, 0, T), R, n), n);
+        var ur = Replicate(F.Reshape(u, R, m), n);
         var y = p.Dynamics!(xr, ur);
         if (y.Shape != new Shape(n * R, n))
             throw new TensorShapeException($"TrajProblem dynamics: maps x {xr.Shape}, u {ur.Shape} to {y.Shape}, expected [{n * R}, {n}]");
         var seed = new double[n * R * n];
         for (int k = 0; k < n; k++)
             for (int r = 0; r < R; r++) seed[(k * R + r) * n + k] = 1;
-        var g = Autograd.Grad([y], [xr, ur], [Constant(seed, x, n * R, n)], createGraph: true, allowUnused: true);
-        var a = F.Reshape(F.Permute(F.Reshape(g[0], n, R, n), 1, 0, 2), B, T, n, n);
-        var bu = F.Reshape(F.Permute(F.Reshape(g[1], n, R, m), 1, 0, 2), B, T, n, m);
+        return (y, Constant(seed, x, n * R, n), xr, ur);
+    }
+
+    /// <summary>A_t, B_t from the seeded gradients [n·B·T, n] and [n·B·T, m].</summary>
+    private void SetDynamicsJacobians(Var gx, Var gu)
+    {
+        int n = N, m = M, R = B * T;
+        var a = F.Reshape(F.Permute(F.Reshape(gx, n, R, n), 1, 0, 2), B, T, n, n);
+        var bu = F.Reshape(F.Permute(F.Reshape(gu, n, R, m), 1, 0, 2), B, T, n, m);
         a.Value.ToDoubleArray().AsSpan().CopyTo(HA);
         bu.Value.ToDoubleArray().AsSpan().CopyTo(HB);
         for (int t = 0; t < T; t++) { A[t] = F.Select(a, 1, t); Bu[t] = F.Select(bu, 1, t); }
     }
 
     /// <summary>
-    /// Stage t is replicated N = n + m times (copy k seeds coordinate k of the gradient), the terminal state n
-    /// times; one createGraph pass gives every gradient, one more every Hessian row.
+    /// Stage t is replicated N = n + m times (copy k will seed coordinate k of the gradient), the terminal state
+    /// n times; returns the summed cost and the replicas [x_0, u_0, …, x_{T−1}, u_{T−1}, (x_T)].
     /// </summary>
-    private void CostDerivatives(TrajProblem p, Var x, Var u)
+    private (Var Total, List<Var> Inputs) CostRows(TrajProblem p, Var x, Var u)
     {
         int n = N, m = M, nm = n + m;
-        bool terminal = p.TerminalCost is not null;
         var inputs = new List<Var>(2 * T + 1);
         Var? total = null;
         for (int t = 0; t < T; t++)
@@ -89,16 +99,23 @@ internal sealed class RecordedLinearization
             inputs.Add(xr);
             inputs.Add(ur);
         }
-        if (terminal)
+        if (p.TerminalCost is { } term)
         {
             var xr = Replicate(F.Select(x, 1, T), n);
-            var c = p.TerminalCost!(xr);
+            var c = term(xr);
             if (c.Length != n * B)
                 throw new TensorShapeException($"TrajProblem terminal cost: returned {c.Shape} for {n * B} rows, expected one value per row");
             total = total! + F.Sum(c);
             inputs.Add(xr);
         }
-        var grads = Autograd.Grad([total!], inputs, createGraph: true, allowUnused: true);
+        return (total!, inputs);
+    }
+
+    /// <summary>Gradients from the shared pass; Hessian rows from one more createGraph pass seeded one-hot per copy.</summary>
+    private void SetCostDerivatives(TrajProblem p, Var x, Var[] grads, List<Var> inputs)
+    {
+        int n = N, m = M, nm = n + m;
+        bool terminal = p.TerminalCost is not null;
         var seeds = new Var[inputs.Count];
         for (int t = 0; t < T; t++)
         {
