@@ -15,7 +15,8 @@ namespace DiffTori.Bench;
 /// - DiffTORI's planning step at TD-MPC shapes (latent 50, action 6, H = 5, MLPs 512 wide, ELU, float32):
 ///   LM on r = −G + 1000 for 100 iterations, backward through the last 5, then −Q(z, a*₀) backward into all
 ///   parameters;
-/// - iLQR with implicit gradients on the same TD-MPC problem (ours only; Jacobians/Hessians by autodiff).
+/// - iLQR with implicit gradients on the same TD-MPC problem (ours only; Jacobians/Hessians by autodiff);
+/// - iLQR's truncated gradient (5 numeric + 5 recorded iterations) on the pendulum at batch 64 (ours only).
 /// </summary>
 public static class TrajOptSuite
 {
@@ -38,6 +39,22 @@ public static class TrajOptSuite
             {
                 x0v.Grad = null;
                 F.Sum(IlqrImplicit.Attach(problem, x0v, sol, exactHessian: false) * w).Backward(); // GN model, as the torch script
+            }));
+        }
+
+        {
+            // Truncated gradient through iLQR: 5 numeric iterations, then 5 recorded ones (createGraph model,
+            // Var Riccati and rollout), backward into x0. Ours only: the torch script has no box-DDP to unroll.
+            const int b = 64;
+            var problem = PendulumSwingUp.Problem(T);
+            var x0v = new Var(PendulumStarts(b), requiresGrad: true);
+            var u0 = new Var(Tensor.Zeros(new Shape(b, T, 1), DType.Float64));
+            var w = new Var(Tensor.Full(new Shape(b, T, 1), 1.0, DType.Float64));
+            workloads.Add(new($"ilqr truncated5 bwd pendulum b{b} T20 10it (ours only)", () =>
+            {
+                x0v.Grad = null;
+                var res = IlqrGradients.Solve(problem, x0v, u0, GradientMode.Truncated, fixedIters, truncatedSteps: 5);
+                F.Sum(res.U * w).Backward();
             }));
         }
 
