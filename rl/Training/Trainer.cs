@@ -135,25 +135,19 @@ public sealed class Trainer
                 agent.BeginEpisode(i);
             }
             var episodes = LockstepEpisodes.Run(envs, seeds, ActForTraining, record: true, afterStep: stepped => envStep += (long)repeat * stepped);
-            long collected = 0;
-            double returns = 0;
-            for (int i = 0; i < numEnvs; i++)
-            {
-                agent.EndEpisode(i);
-                var e = episodes[i];
-                buffer.AddEpisode(e.Observations, e.Actions, e.Rewards, e.Terminated);
-                collected += e.Length;
-                returns += e.Return;
-            }
+            for (int i = 0; i < numEnvs; i++) agent.EndEpisode(i);
+            long collected = Store(buffer, episodes);
             episode += numEnvs;
-            lastReturn = returns / numEnvs;
+            lastReturn = episodes.Average(e => e.Return);
 
             var metrics = new Dictionary<string, double>();
             int updates = 0;
             if (envStep >= _cfg.SeedSteps)
             {
-                long agentSteps = updatesStarted ? collected : envStep / repeat;
-                updates = (int)Math.Round(agentSteps * _cfg.UpdatesPerStep);
+                // UpdatesPerStep × every agent step so far (the seed steps' worth at the first update), minus
+                // those already made: fractional rates do not drift, whatever the episode lengths or N.
+                long before = updatesStarted ? envStep / repeat - collected : 0;
+                updates = (int)(Math.Round(envStep / repeat * _cfg.UpdatesPerStep) - Math.Round(before * _cfg.UpdatesPerStep));
                 for (int i = 0; i < updates; i++) agent.Update(buffer, envStep, metrics);
                 updatesStarted = true;
             }
@@ -177,6 +171,21 @@ public sealed class Trainer
             if (stopping) return Snapshot();
         }
         return Snapshot();
+    }
+
+    /// <summary>
+    /// Add a batch of lockstep episodes to the replay buffer, one whole episode after another (copy 0 first),
+    /// so that a window, which never leaves its episode, never mixes environments. Returns the steps stored.
+    /// </summary>
+    public static long Store(ReplayBuffer buffer, IReadOnlyList<EpisodeRecord> episodes)
+    {
+        long steps = 0;
+        foreach (var e in episodes)
+        {
+            buffer.AddEpisode(e.Observations, e.Actions, e.Rewards, e.Terminated);
+            steps += e.Length;
+        }
+        return steps;
     }
 
     /// <summary>
