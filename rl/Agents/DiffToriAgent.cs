@@ -173,8 +173,8 @@ public sealed class DiffToriAgent : IAgent
     public Var Solve(Var observation, int horizon, GradientMode mode) => Solve(observation, horizon, mode, FirstSlots(observation.Shape[0]));
 
     /// <summary>
-    /// a*(θ) [B, H·m] for observations [B, obs]: LM on the scalar residual r = −G + offset of each row, from
-    /// the π rollout (or slot envs[b]'s shifted previous solution), one batched solve.
+    /// a*(θ) [B, H·m] for observations [B, obs]: LM on the scalar residual r = −G + offset of each row (or
+    /// iLQR, cfg.Solver), from the π rollout (or slot envs[b]'s shifted previous solution), one batched solve.
     /// </summary>
     public Var Solve(Var observation, int horizon, GradientMode mode, ReadOnlySpan<int> envs)
     {

@@ -137,6 +137,8 @@ public sealed partial class TdMpcAgent : IAgent
     public Tensor EstimateValue(Var z0, Tensor actions, ReadOnlySpan<int> envs)
     {
         int count = actions.Shape[0], horizon = actions.Shape[1], perEnv = count / envs.Length;
+        if (envs.Length == 0 || count != perEnv * envs.Length)
+            throw new ArgumentException($"TdMpcAgent.EstimateValue: {count} action sequences cannot be split evenly over {envs.Length} environments");
         var z = RepeatRows(z0, perEnv);
         Var? g = null;
         double discount = 1;
