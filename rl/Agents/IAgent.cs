@@ -39,7 +39,8 @@ public interface IAgent
     /// Actions for B environments at once: observations [B × obs] row-major, envs[b] the slot of row b
     /// (its warm start and random stream), distinct; returns [B × act]. One batched network pass and one
     /// batched planner or solver call; row b equals what a single-environment call for slot envs[b]
-    /// returns. envStep drives the schedules; eval: no exploration noise and no learning.
+    /// returns (to float rounding), since every slot draws from its own stream. envStep drives the
+    /// schedules; eval: no exploration noise and no learning.
     /// </summary>
     double[] ActBatch(ReadOnlySpan<double> observations, ReadOnlySpan<int> envs, long envStep, bool eval);
 
