@@ -44,6 +44,9 @@ public sealed partial class TdMpcAgent
         bool keepValues = false;
         Tensor Value(Tensor actions)
         {
+            // Each pass's intermediates go back to the pool before the next iteration (B·(samples + P) rows
+            // of every layer, for every planning step); the returned view keeps its own buffer alive.
+            using var pass = Autograd.Scope();
             using var cast = actions.DType == dtype ? null : actions.Cast(dtype);
             var v = EstimateValue(z0, cast ?? actions, slots);
             if (keepValues) values = v.ToDoubleArray();

@@ -103,6 +103,7 @@ public sealed partial class TdMpcAgent : IAgent
     {
         int count = (int)(_cfg.MixtureCoef * _cfg.PlanSamples);
         if (count == 0) return null;
+        using var scope = Autograd.Scope(); // only the numbers leave
         var z = RepeatRows(z0, count);
         var steps = new Var[horizon];
         for (int t = 0; t < horizon; t++)
