@@ -14,9 +14,14 @@ public static class RlCommand
     private const string Usage = """
         usage:
           difftori rl train --task NAME --agent difftori|tdmpc|sac [--steps N] [--seed S] [--device cpu|cuda]
-                            [--config file.json] [--out runs/DIR] [--resume]
+                            [--num-envs N] [--config file.json] [--out runs/DIR] [--resume]
           difftori rl eval --run runs/DIR [--episodes N]
           difftori rl compare runs/A runs/B ... [--published DIR] [--task NAME] [--out curves.png]
+
+        --num-envs N   train on N copies of the task stepped in lockstep (config key num_envs, default 1):
+                       one episode per copy per round, the agent acting for all N in one batched call; every
+                       env step of every copy counts towards --steps, and the updates per env step stay as
+                       configured. Evaluation always runs its eval_episodes episodes in parallel.
         """;
 
     public static int Run(string[] args)
@@ -50,6 +55,8 @@ public static class RlCommand
             // A resumed run keeps its own resolved config; only --steps may extend it.
             cfg = RlConfig.FromJson(File.ReadAllText(Path.Combine(outDir, "config.json")));
             if (o.Value("steps") is { } s) cfg.Steps = long.Parse(s, CultureInfo.InvariantCulture);
+            if (o.Value("num-envs") is { } n && ParseCount("num-envs", n) != cfg.NumEnvs)
+                throw new ArgumentException($"--num-envs {n}: the run in '{outDir}' trains with num_envs = {cfg.NumEnvs}, and a resumed run keeps it");
         }
         else
         {
@@ -60,6 +67,7 @@ public static class RlCommand
             if (o.Value("steps") is { } s) cfg.Steps = long.Parse(s, CultureInfo.InvariantCulture);
             if (o.Value("seed") is { } seed) cfg.Seed = int.Parse(seed, CultureInfo.InvariantCulture);
             if (o.Value("device") is { } device) cfg.Device = device;
+            if (o.Value("num-envs") is { } n) cfg.NumEnvs = ParseCount("num-envs", n);
             cfg.Validate();
         }
         outDir ??= Path.Combine("runs", $"{cfg.Task}_{cfg.Agent}_s{cfg.Seed}");
@@ -89,6 +97,11 @@ public static class RlCommand
         Console.WriteLine($"wrote {output}");
         return 0;
     }
+
+    private static int ParseCount(string option, string text) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= 1
+            ? n
+            : throw new ArgumentException($"--{option} needs a positive whole number, got '{text}'");
 
     private static int Fail(string message)
     {

@@ -20,7 +20,7 @@ public sealed class DiffToriAgent : IAgent
 {
     private readonly RlConfig _cfg;
     private readonly List<Var> _pgParameters;
-    private double[]? _previousSolution;
+    private readonly PerSlot<double[]> _previousSolution = new();
     private int _pgTerms;
 
     public DiffToriAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null, DType dtype = DType.Float32)
@@ -64,22 +64,28 @@ public sealed class DiffToriAgent : IAgent
     public Module Model { get; }
     public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers { get; }
     public RandomGenerator Rng => Inner.Rng;
+    public EnvStreams Streams => Inner.Streams;
     /// <summary>The last solve (its status for logs and tests; U is released when the Act that made it returns).</summary>
     public LmResult? LastSolve { get; private set; }
     /// <summary>The last policy-gradient loss value.</summary>
     public double LastPgLoss { get; private set; } = double.NaN;
 
-    public void BeginEpisode()
-    {
-        _previousSolution = null;
-        _pgTerms = 0;
-    }
+    public void BeginEpisode(int env) => _previousSolution[env] = null;
 
-    public void EndEpisode()
+    /// <summary>
+    /// With pg_schedule = episode: one Adam step on the policy gradient accumulated since the last step,
+    /// over every slot (with N environments in lockstep, the first of them to end applies the gradient
+    /// of all N episodes; the others find nothing left to apply).
+    /// </summary>
+    public void EndEpisode(int env)
     {
         if (_cfg.PgSchedule == "episode" && _pgTerms > 0) ApplyPgStep();
         _pgTerms = 0;
     }
+
+    public void BeginEpisode() => BeginEpisode(0);
+
+    public void EndEpisode() => EndEpisode(0);
 
     private void ApplyPgStep()
     {
@@ -88,16 +94,20 @@ public sealed class DiffToriAgent : IAgent
         foreach (var p in _pgParameters) GradClip.ResetGrad(p);
     }
 
-    public double[] Act(double[] observation, long envStep, bool eval)
+    public double[] Act(double[] observation, long envStep, bool eval) => ActBatch(observation, [0], envStep, eval);
+
+    public double[] ActBatch(ReadOnlySpan<double> observations, ReadOnlySpan<int> envs, long envStep, bool eval)
     {
+        EnvStreams.CheckSlots("DiffToriAgent.ActBatch", envs, observations.Length, Told.ObservationDim);
         using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
         bool learn = !eval && _cfg.PgEnabled && envStep >= _cfg.PgStartSteps;
-        int horizon = Inner.PlanningHorizon(envStep);
-        var obs = ObservationVar(observation);
+        int batch = envs.Length, horizon = Inner.PlanningHorizon(envStep);
+        var obs = ObservationVar(observations, batch);
         double[] action;
         if (learn)
         {
-            var pgLoss = PolicyGradientLoss(obs, horizon, out var first);
+            // One backward for the batch: L_PG sums the environments' losses, so the gradient is the sum of theirs.
+            var pgLoss = PolicyGradientLoss(obs, horizon, envs, out var first);
             if (_pgTerms == 0) foreach (var p in _pgParameters) GradClip.ResetGrad(p);
             pgLoss.Backward();
             _pgTerms++;
@@ -107,46 +117,84 @@ public sealed class DiffToriAgent : IAgent
         }
         else
         {
-            using (Autograd.NoGrad()) action = Solve(obs, horizon, GradientMode.None).Value.ToDoubleArray()[..ActionDim];
+            using (Autograd.NoGrad()) action = FirstActions(Solve(obs, horizon, GradientMode.None, envs).Value.ToDoubleArray(), batch, horizon);
         }
         if (!eval)
         {
             double std = Inner.ExplorationStd(envStep);
-            for (int j = 0; j < action.Length; j++) action[j] = Math.Clamp(action[j] + std * Rng.NextNormal(), -1, 1);
+            for (int b = 0; b < batch; b++)
+            {
+                var rng = Streams[envs[b]];
+                for (int j = 0; j < ActionDim; j++)
+                    action[b * ActionDim + j] = Math.Clamp(action[b * ActionDim + j] + std * rng.NextNormal(), -1, 1);
+            }
         }
         return action;
     }
 
-    private Var ObservationVar(double[] observation)
+    /// <summary>The first step a*_0 of each row of solutions [B, H·m], as [B·m].</summary>
+    private double[] FirstActions(double[] solutions, int batch, int horizon)
     {
-        var p = Told.Encoder.Parameters()[0];
-        return F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), p.DType, p.Device));
+        if (batch == 1) return solutions[..ActionDim];
+        var first = new double[batch * ActionDim];
+        for (int b = 0; b < batch; b++) Array.Copy(solutions, b * horizon * ActionDim, first, b * ActionDim, ActionDim);
+        return first;
     }
 
+    private Var ObservationVar(ReadOnlySpan<double> observations, int batch)
+    {
+        var p = Told.Encoder.Parameters()[0];
+        return F.Constant(Tensor.FromDoubles(observations, new Shape(batch, Told.ObservationDim), p.DType, p.Device));
+    }
+
+    /// <summary>Slots 0 … B−1 for B rows (the single-environment entry points use slot 0).</summary>
+    private static int[] FirstSlots(int rows) => Enumerable.Range(0, rows).ToArray();
+
+    /// <summary><see cref="PolicyGradientLoss(Var, int, ReadOnlySpan{int}, out double[])"/> on slots 0 … B−1.</summary>
+    public Var PolicyGradientLoss(Var observation, int horizon, out double[] first) =>
+        PolicyGradientLoss(observation, horizon, FirstSlots(observation.Shape[0]), out first);
+
     /// <summary>
-    /// L_PG = −min_i Q̃_i(s, a*(θ)_0) for one observation [1, obs], with a* connected to the model
-    /// parameters through the solver as cfg.SolverGradient says. first: a*_0 as numbers.
+    /// L_PG = −Σ_b min_i Q̃_i(s_b, a*(θ)_{b,0}) for observations [B, obs] (row b in slot envs[b]), with a*
+    /// connected to the model parameters through the solver as cfg.SolverGradient says. Rows never interact,
+    /// so the gradient is the sum of the single-environment gradients. first: a*_0 as numbers [B·m].
     /// </summary>
-    public Var PolicyGradientLoss(Var observation, int horizon, out double[] first)
+    public Var PolicyGradientLoss(Var observation, int horizon, ReadOnlySpan<int> envs, out double[] first)
     {
         var mode = _cfg.SolverGradient switch { "unrolled" => GradientMode.Unrolled, "implicit" => GradientMode.Implicit, _ => GradientMode.Truncated };
-        var u = Solve(observation, horizon, mode);
+        var u = Solve(observation, horizon, mode, envs);
         var a0 = F.Narrow(u, 1, 0, ActionDim);
         first = a0.Value.ToDoubleArray();
         var sa = F.Concat([observation, a0], -1);
-        return -F.Mean(F.Minimum(QTilde1.Forward(sa), QTilde2.Forward(sa)));
+        return -F.Sum(F.Minimum(QTilde1.Forward(sa), QTilde2.Forward(sa)));
     }
 
-    /// <summary>a*(θ) [1, H·m]: LM on the scalar residual r = −G + offset, from the π rollout (or the shifted previous solution).</summary>
-    public Var Solve(Var observation, int horizon, GradientMode mode)
+    /// <summary><see cref="Solve(Var, int, GradientMode, ReadOnlySpan{int})"/> on slots 0 … B−1.</summary>
+    public Var Solve(Var observation, int horizon, GradientMode mode) => Solve(observation, horizon, mode, FirstSlots(observation.Shape[0]));
+
+    /// <summary>
+    /// a*(θ) [B, H·m] for observations [B, obs]: LM on the scalar residual r = −G + offset of each row (or
+    /// iLQR, cfg.Solver), from the π rollout (or slot envs[b]'s shifted previous solution), one batched solve.
+    /// </summary>
+    public Var Solve(Var observation, int horizon, GradientMode mode, ReadOnlySpan<int> envs)
     {
+        int batch = observation.Shape[0];
+        if (envs.Length != batch) throw new ArgumentException($"DiffToriAgent.Solve: {batch} observation rows but {envs.Length} environment slots");
         var z0 = Told.Encode(observation);
-        var init = InitialSequence(z0, horizon, differentiable: mode == GradientMode.Unrolled && Autograd.IsGradEnabled);
-        if (_cfg.Solver == "ilqr") return SolveIlqr(z0, init, horizon, mode);
+        var init = InitialSequence(z0, horizon, differentiable: mode == GradientMode.Unrolled && Autograd.IsGradEnabled, envs);
+        var solution = _cfg.Solver == "ilqr" ? SolveIlqr(z0, init, horizon, mode) : SolveLm(z0, init, horizon, mode);
+        var values = solution.Value.ToDoubleArray();
+        int length = horizon * ActionDim;
+        for (int b = 0; b < batch; b++) _previousSolution[envs[b]] = batch == 1 ? values : values[(b * length)..((b + 1) * length)];
+        return solution;
+    }
+
+    private Var SolveLm(Var z0, Var init, int horizon, GradientMode mode)
+    {
         ResidualFn residual = u =>
         {
             int rows = u.Shape[0];
-            var z = F.Expand(z0, new Shape(rows, Told.LatentDim));
+            var z = TileRows(z0, rows);
             var actions = F.Reshape(u, rows, horizon, ActionDim);
             Var? g = null;
             double discount = 1;
@@ -166,8 +214,20 @@ public sealed class DiffToriAgent : IAgent
             Lower = -1, Upper = 1, Gradient = mode, TruncatedSteps = _cfg.SolverTruncatedSteps,
         });
         LastSolve = result;
-        _previousSolution = result.U.Value.ToDoubleArray();
         return result.U;
+    }
+
+    /// <summary>
+    /// z0 [B, n] for a residual evaluated on rows = k·B rows (the LM solver stacks k copies of the batch, copy
+    /// after copy, to read Jacobians): copy j of row b is z0[b].
+    /// </summary>
+    private static Var TileRows(Var z0, int rows)
+    {
+        int batch = z0.Shape[0], n = z0.Shape[1];
+        if (batch == 1) return F.Expand(z0, new Shape(rows, n));
+        if (rows == batch) return z0;
+        if (rows % batch != 0) throw new ArgumentException($"DiffToriAgent: the residual got {rows} rows for a batch of {batch}");
+        return F.Reshape(F.Expand(F.Unsqueeze(z0, 0), new Shape(rows / batch, batch, n)), rows, n);
     }
 
     /// <summary>
@@ -177,6 +237,7 @@ public sealed class DiffToriAgent : IAgent
     /// </summary>
     private Var SolveIlqr(Var z0, Var init, int horizon, GradientMode mode)
     {
+        int batch = z0.Shape[0];
         double gammaH = Math.Pow(_cfg.Discount, horizon);
         var problem = new TrajProblem(Told.LatentDim, ActionDim, horizon,
             dynamics: (z, a) => Told.Dynamics.Forward(F.Concat([z, a], -1)),
@@ -188,24 +249,24 @@ public sealed class DiffToriAgent : IAgent
             }).WithBounds(-1, 1);
         IlqrResult solution;
         using (Autograd.NoGrad())
-        using (var uInit = init.Value.Reshape(new Shape(1, horizon, ActionDim)).Contiguous())
+        using (var uInit = init.Value.Reshape(new Shape(batch, horizon, ActionDim)).Contiguous())
             solution = Ilqr.Solve(problem, z0.Value, uInit, new IlqrOptions { MaxIterations = _cfg.SolverIterations });
         var u = mode == GradientMode.None || !Autograd.IsGradEnabled
             ? F.Constant(solution.U)
             : IlqrImplicit.Attach(problem, z0, solution);
-        var flat = F.Reshape(u, 1, horizon * ActionDim);
+        var flat = F.Reshape(u, batch, horizon * ActionDim);
         LastSolve = new LmResult(flat, solution.Status, 0);
-        _previousSolution = flat.Value.ToDoubleArray();
         return flat;
     }
 
     /// <summary>
-    /// The π rollout from z0 as [1, H·m]. It is a constant except for unrolled gradients, where the whole
+    /// The π rollout from z0 as [B, H·m]. It is a constant except for unrolled gradients, where the whole
     /// computation (initialization included) is differentiated, as finite differences see it.
     /// </summary>
-    private Var InitialSequence(Var z0, int horizon, bool differentiable)
+    private Var InitialSequence(Var z0, int horizon, bool differentiable, ReadOnlySpan<int> envs)
     {
         using var scope = differentiable ? null : Autograd.NoGrad();
+        int batch = z0.Shape[0];
         var z = differentiable ? z0 : z0.Detach();
         var steps = new Var[horizon];
         for (int t = 0; t < horizon; t++)
@@ -213,16 +274,26 @@ public sealed class DiffToriAgent : IAgent
             steps[t] = Told.Policy(z, 0, Rng);
             if (t + 1 < horizon) z = Told.Next(z, steps[t]).Next;
         }
-        var sequence = F.Reshape(F.Concat(steps, -1), 1, horizon * ActionDim);
-        if (_cfg.SolverInit == "shift" && _previousSolution is { } previous)
+        var sequence = F.Reshape(F.Concat(steps, -1), batch, horizon * ActionDim);
+        if (_cfg.SolverInit == "shift" && AnyPrevious(envs))
         {
-            // The previous solution shifted by one step; the last step stays π's.
+            // Each slot's previous solution shifted by one step; the last step stays π's (all of it at an episode start).
             var values = sequence.Value.ToDoubleArray();
-            int keep = Math.Min(horizon - 1, previous.Length / ActionDim - 1);
-            Array.Copy(previous, ActionDim, values, 0, keep * ActionDim);
+            for (int b = 0; b < batch; b++)
+            {
+                if (_previousSolution[envs[b]] is not { } previous) continue;
+                int keep = Math.Min(horizon - 1, previous.Length / ActionDim - 1);
+                Array.Copy(previous, ActionDim, values, b * horizon * ActionDim, keep * ActionDim);
+            }
             return F.Constant(Tensor.FromDoubles(values, sequence.Shape, z0.DType, z0.Device));
         }
         return differentiable ? sequence : F.Constant(sequence.Value);
+    }
+
+    private bool AnyPrevious(ReadOnlySpan<int> envs)
+    {
+        foreach (int env in envs) if (_previousSolution[env] is not null) return true;
+        return false;
     }
 
     public void Update(ReplayBuffer buffer, long envStep, Dictionary<string, double> metrics)

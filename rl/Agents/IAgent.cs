@@ -8,7 +8,9 @@ namespace DiffTori.Rl.Agents;
 /// <summary>
 /// What the trainer needs from an agent. Everything that changes during training lives in
 /// <see cref="Model"/> (all networks, target copies included), <see cref="Optimizers"/> and the
-/// counter of <see cref="Rng"/>, so a checkpoint of those three resumes a run exactly.
+/// counters of <see cref="Streams"/> (slot 0 is <see cref="Rng"/>), so a checkpoint of those three
+/// resumes a run exactly. Per-slot warm starts are dropped at every episode start and hold nothing
+/// between episodes, so checkpoints (taken between episodes) need not store them.
 /// </summary>
 public interface IAgent
 {
@@ -21,14 +23,35 @@ public interface IAgent
     IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers { get; }
     RandomGenerator Rng { get; }
 
-    /// <summary>Called before the first Act of every episode (planners drop their warm start).</summary>
+    /// <summary>One random stream per environment slot (slot 0 is <see cref="Rng"/>); see <see cref="EnvStreams"/>.</summary>
+    EnvStreams Streams { get; }
+
+    /// <summary>Called before the first action of every episode of environment slot env (planners drop that slot's warm start).</summary>
+    void BeginEpisode(int env);
+
+    /// <summary>
+    /// Called after the last step of every training episode of slot env, before the updates (DiffTORI
+    /// applies the policy gradient accumulated so far, over every slot, here).
+    /// </summary>
+    void EndEpisode(int env);
+
+    /// <summary>
+    /// Actions for B environments at once: observations [B × obs] row-major, envs[b] the slot of row b
+    /// (its warm start and random stream), distinct; returns [B × act]. One batched network pass and one
+    /// batched planner or solver call; row b equals what a single-environment call for slot envs[b]
+    /// returns (to float rounding), since every slot draws from its own stream. envStep drives the
+    /// schedules; eval: no exploration noise and no learning.
+    /// </summary>
+    double[] ActBatch(ReadOnlySpan<double> observations, ReadOnlySpan<int> envs, long envStep, bool eval);
+
+    /// <summary>Single-environment acting: <see cref="ActBatch"/> with B = 1 on slot 0.</summary>
+    double[] Act(double[] observation, long envStep, bool eval);
+
+    /// <summary><see cref="BeginEpisode(int)"/> for slot 0.</summary>
     void BeginEpisode();
 
-    /// <summary>Called after the last step of every training episode, before the updates (DiffTORI applies its per-episode gradient here).</summary>
+    /// <summary><see cref="EndEpisode(int)"/> for slot 0.</summary>
     void EndEpisode();
-
-    /// <summary>The action for obs; envStep drives the schedules; eval: no exploration noise.</summary>
-    double[] Act(double[] observation, long envStep, bool eval);
 
     /// <summary>One gradient update from the buffer; adds its metrics into metrics (summed; the trainer averages).</summary>
     void Update(ReplayBuffer buffer, long envStep, Dictionary<string, double> metrics);

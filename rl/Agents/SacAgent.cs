@@ -13,15 +13,17 @@ namespace DiffTori.Rl.Agents;
 public sealed class SacAgent : IAgent
 {
     private readonly RlConfig _cfg;
-    private readonly int _actionDim;
+    private readonly int _actionDim, _observationDim;
     private readonly double _targetEntropy;
 
     public SacAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null)
     {
         _cfg = cfg;
         _actionDim = actionDim;
+        _observationDim = observationDim;
         _targetEntropy = -actionDim;
         Rng = new RandomGenerator((ulong)cfg.Seed * 0x9E3779B97F4A7C15UL + 29);
+        Streams = new EnvStreams(Rng);
         var init = new RandomGenerator((ulong)cfg.Seed + 2000);
         int h = cfg.SacHiddenDim;
         Layer Relu() => new Relu();
@@ -58,20 +60,29 @@ public sealed class SacAgent : IAgent
     public Adam AlphaOptimizer { get; }
     public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers { get; }
     public RandomGenerator Rng { get; }
+    public EnvStreams Streams { get; }
     public double Alpha => Math.Exp(LogAlpha.Value.Item());
+
+    public void BeginEpisode(int env) { }
+
+    public void EndEpisode(int env) { }
 
     public void BeginEpisode() { }
 
     public void EndEpisode() { }
 
-    public double[] Act(double[] observation, long envStep, bool eval)
+    public double[] Act(double[] observation, long envStep, bool eval) => ActBatch(observation, [0], envStep, eval);
+
+    public double[] ActBatch(ReadOnlySpan<double> observations, ReadOnlySpan<int> envs, long envStep, bool eval)
     {
+        EnvStreams.CheckSlots("SacAgent.ActBatch", envs, observations.Length, _observationDim);
         using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
         using var _ = Autograd.NoGrad();
-        var obs = F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), DType.Float32, Actor.Parameters()[0].Device));
+        var obs = F.Constant(Tensor.FromDoubles(observations, new Shape(envs.Length, _observationDim), DType.Float32, Actor.Parameters()[0].Device));
         var (mean, logStd) = SacMath.Head(Actor.Forward(obs), _actionDim);
         if (eval) return F.Tanh(mean).Value.ToDoubleArray();
-        var noise = F.Constant(Ops.Normal(mean.Shape, Rng, dtype: mean.DType, device: mean.Device));
+        // Row b's noise from slot envs[b]'s stream: the same draw a single-environment call makes.
+        var noise = F.Constant(Streams.Normal(envs, 1, _actionDim, 1, mean.DType, mean.Device));
         return SacMath.Sample(mean, logStd, noise).Action.Value.ToDoubleArray();
     }
 

@@ -10,13 +10,13 @@ namespace DiffTori.Rl.Agents;
 /// <summary>
 /// TD-MPC (Hansen, Wang, Su 2022): a TOLD model trained by <see cref="TdMpcLoss"/> on prioritized
 /// replay windows, a policy trained to maximize Q, an EMA target model, and actions chosen by
-/// MPPI/CEM planning in latent space with a share of π-rollout candidates and a warm start.
+/// MPPI/CEM planning in latent space with a share of π-rollout candidates and a warm start per
+/// environment slot (planning in TdMpcAgent.Planning.cs).
 /// </summary>
-public sealed class TdMpcAgent : IAgent
+public sealed partial class TdMpcAgent : IAgent
 {
     private readonly RlConfig _cfg;
-    private readonly double[] _previousMean;
-    private bool _hasPrevious;
+    private readonly PerSlot<double[]> _previousMean = new();
     private readonly List<Var> _modelParameters;
 
     public TdMpcAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null, DType dtype = DType.Float32)
@@ -38,7 +38,7 @@ public sealed class TdMpcAgent : IAgent
         ModelOptimizer = new Adam(_modelParameters, cfg.Lr);
         PiOptimizer = new Adam(Told.Pi.Parameters(), cfg.Lr);
         Optimizers = [new("model", ModelOptimizer), new("pi", PiOptimizer)];
-        _previousMean = new double[cfg.Horizon * actionDim];
+        Streams = new EnvStreams(Rng);
     }
 
     public string Name => "tdmpc";
@@ -52,68 +52,95 @@ public sealed class TdMpcAgent : IAgent
     public Adam PiOptimizer { get; }
     public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers { get; }
     public RandomGenerator Rng { get; }
+    public EnvStreams Streams { get; }
 
-    public void BeginEpisode() => _hasPrevious = false;
+    public void BeginEpisode(int env) => _previousMean[env] = null;
 
-    public void EndEpisode() { }
+    public void EndEpisode(int env) { }
+
+    public void BeginEpisode() => BeginEpisode(0);
+
+    public void EndEpisode() => EndEpisode(0);
 
     public int PlanningHorizon(long envStep) =>
         Math.Max(1, (int)Math.Min(_cfg.Horizon, Schedules.Linear(1, _cfg.Horizon, _cfg.HorizonScheduleSteps, envStep)));
 
     public double ExplorationStd(long envStep) => Schedules.Linear(_cfg.StdScheduleStart, _cfg.StdScheduleEnd, _cfg.StdScheduleSteps, envStep);
 
-    public double[] Act(double[] observation, long envStep, bool eval)
+    public double[] Act(double[] observation, long envStep, bool eval) => ActBatch(observation, [0], envStep, eval);
+
+    public double[] ActBatch(ReadOnlySpan<double> observations, ReadOnlySpan<int> envs, long envStep, bool eval)
     {
+        EnvStreams.CheckSlots("TdMpcAgent.ActBatch", envs, observations.Length, Told.ObservationDim);
         using var scope = Autograd.Scope(); // every intermediate buffer goes back to the pool at the end
         using var noGrad = Autograd.NoGrad();
-        int horizon = PlanningHorizon(envStep);
-        var device = Told.Encoder.Parameters()[0].Device;
-        var z0 = Told.Encode(F.Constant(Tensor.FromDoubles(observation, new Shape(1, observation.Length), Told.Encoder.Parameters()[0].DType, device)));
-        using var policySamples = PolicyRollouts(z0, horizon);
+        int batch = envs.Length, horizon = PlanningHorizon(envStep);
+        var p0 = Told.Encoder.Parameters()[0];
+        var z0 = Told.Encode(F.Constant(Tensor.FromDoubles(observations, new Shape(batch, Told.ObservationDim), p0.DType, p0.Device)));
 
-        // Warm start: the previous plan's mean shifted by one step (zeros at the start of an episode).
-        var initial = new double[horizon * ActionDim];
-        if (_hasPrevious)
-            Array.Copy(_previousMean, ActionDim, initial, 0, (horizon - 1) * ActionDim);
-        using var initialMean = Tensor.FromDoubles(initial, new Shape(1, horizon, ActionDim), z0.DType, device);
-        var options = new SamplingOptions
+        // Warm start: each slot's previous plan mean shifted by one step (zeros at the start of an episode).
+        var initial = new double[batch * horizon * ActionDim];
+        for (int b = 0; b < batch; b++)
+            if (_previousMean[envs[b]] is { } previous)
+                Array.Copy(previous, ActionDim, initial, b * horizon * ActionDim, (horizon - 1) * ActionDim);
+        var plan = Plan(z0, initial, horizon, envs, envStep, eval);
+        int length = _cfg.Horizon * ActionDim;
+        for (int b = 0; b < batch; b++)
         {
-            Method = _cfg.Planner == "cem" ? SamplingMethod.Cem : SamplingMethod.Mppi,
-            Iterations = _cfg.PlanIterations, Samples = _cfg.PlanSamples, Elites = _cfg.PlanElites,
-            Temperature = _cfg.Temperature, Momentum = _cfg.Momentum, MaxStd = _cfg.MaxStd,
-            MinStd = ExplorationStd(envStep), Explore = !eval,
-        };
-        var plan = SamplingPlanner.Plan(actions => EstimateValue(z0, actions), initialMean, policySamples, Rng, options);
-        var mean = plan.Mean.ToDoubleArray();
-        Array.Clear(_previousMean);
-        Array.Copy(mean, _previousMean, mean.Length);
-        _hasPrevious = true;
-        var action = plan.Action.ToDoubleArray();
-        plan.Mean.Dispose(); plan.Std.Dispose(); plan.Action.Dispose();
-        return action;
+            var mean = _previousMean[envs[b]] ?? new double[length];
+            Array.Clear(mean);
+            Array.Copy(plan.Mean, b * horizon * ActionDim, mean, 0, horizon * ActionDim);
+            _previousMean[envs[b]] = mean;
+        }
+        return plan.Action;
     }
 
-    /// <summary>TD-MPC's mixture: MixtureCoef·Samples sequences from rolling π (with min-std noise) through the model, [1, P, H, m].</summary>
-    private Tensor? PolicyRollouts(Var z0, int horizon)
+    /// <summary>
+    /// TD-MPC's mixture: MixtureCoef·Samples sequences per environment from rolling π (with min-std noise
+    /// from each environment's stream) through the model, [B·P·H·m] (null when P = 0).
+    /// </summary>
+    private double[]? PolicyRollouts(Var z0, int horizon, ReadOnlySpan<int> envs)
     {
         int count = (int)(_cfg.MixtureCoef * _cfg.PlanSamples);
         if (count == 0) return null;
-        var z = F.Expand(z0, new Shape(count, Told.LatentDim));
+        using var scope = Autograd.Scope(); // only the numbers leave
+        var z = RepeatRows(z0, count);
         var steps = new Var[horizon];
         for (int t = 0; t < horizon; t++)
         {
-            steps[t] = Told.Policy(z, _cfg.MinStd, Rng);
+            steps[t] = PolicyWithStreamNoise(z, count, envs);
             if (t + 1 < horizon) z = Told.Next(z, steps[t]).Next;
         }
-        var stacked = F.Stack(steps, 1); // [P, H, m]
-        return stacked.Value.Reshape(new Shape(1, count, horizon, ActionDim)).Contiguous();
+        return F.Stack(steps, 1).Value.ToDoubleArray(); // [B·P, H, m], rows of environment b first
     }
 
-    /// <summary>G = Σ_t γ^t R(z_t, a_t) + γ^H min_i Q_i(z_H, π(z_H)) for every sequence of actions [R, H, m].</summary>
-    public Tensor EstimateValue(Var z0, Tensor actions)
+    /// <summary>π(z) with TD-MPC's clipped min-std noise, rows [b·rowsPerEnv, (b+1)·rowsPerEnv) drawing from slot envs[b].</summary>
+    private Var PolicyWithStreamNoise(Var z, int rowsPerEnv, ReadOnlySpan<int> envs)
     {
-        int count = actions.Shape[0], horizon = actions.Shape[1];
-        var z = F.Expand(z0, new Shape(count, Told.LatentDim));
+        if (_cfg.MinStd <= 0) return Told.Policy(z, 0, Rng);
+        var p0 = Told.Pi.Parameters()[0];
+        using var noise = Streams.Normal(envs, rowsPerEnv, ActionDim, _cfg.MinStd, p0.DType, p0.Device);
+        return Told.Policy(z, noise);
+    }
+
+    /// <summary>z0 [B, n] → [B·count, n], each row repeated count times (block b holds row b).</summary>
+    internal static Var RepeatRows(Var z0, int count)
+    {
+        int batch = z0.Shape[0], n = z0.Shape[1];
+        if (batch == 1) return F.Expand(z0, new Shape(count, n));
+        return F.Reshape(F.Expand(F.Unsqueeze(z0, 1), new Shape(batch, count, n)), batch * count, n);
+    }
+
+    /// <summary>
+    /// G = Σ_t γ^t R(z_t, a_t) + γ^H min_i Q_i(z_H, π(z_H)) for the sequences actions [B·R, H, m], block b of
+    /// R rows starting from z0[b]; π's min-std noise for block b comes from slot envs[b].
+    /// </summary>
+    public Tensor EstimateValue(Var z0, Tensor actions, ReadOnlySpan<int> envs)
+    {
+        int count = actions.Shape[0], horizon = actions.Shape[1], perEnv = count / envs.Length;
+        if (envs.Length == 0 || count != perEnv * envs.Length)
+            throw new ArgumentException($"TdMpcAgent.EstimateValue: {count} action sequences cannot be split evenly over {envs.Length} environments");
+        var z = RepeatRows(z0, perEnv);
         Var? g = null;
         double discount = 1;
         for (int t = 0; t < horizon; t++)
@@ -124,7 +151,7 @@ public sealed class TdMpcAgent : IAgent
             z = next;
             discount *= _cfg.Discount;
         }
-        var (q1, q2) = Told.Q(z, Told.Policy(z, _cfg.MinStd, Rng));
+        var (q1, q2) = Told.Q(z, PolicyWithStreamNoise(z, perEnv, envs));
         var value = g! + discount * F.Minimum(q1, q2);
         return value.Value.Reshape(new Shape(count));
     }

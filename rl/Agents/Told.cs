@@ -69,6 +69,11 @@ public sealed class Told : Module
         var mu = F.Tanh(Pi.Forward(z));
         if (std <= 0) return mu;
         using var noise = Ops.Normal(mu.Shape, rng, 0, std, mu.DType, mu.Device);
-        return F.Clamp(mu + F.Constant(Ops.Clamp(noise, -0.3, 0.3)), -1, 1);
+        return WithNoise(mu, noise);
     }
+
+    /// <summary>π(z) plus given noise std·ε [B, m] (drawn by the caller, e.g. one stream per environment), clipped and clamped as above.</summary>
+    public Var Policy(Var z, Tensor noise) => WithNoise(F.Tanh(Pi.Forward(z)), noise);
+
+    private static Var WithNoise(Var mu, Tensor noise) => F.Clamp(mu + F.Constant(Ops.Clamp(noise, -0.3, 0.3)), -1, 1);
 }

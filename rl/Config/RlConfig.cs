@@ -23,6 +23,11 @@ public sealed class RlConfig
     public long EvalEvery { get; set; } = 10_000;
     public int EvalEpisodes { get; set; } = 10;
     public long CheckpointEvery { get; set; } = 50_000;
+    /// <summary>
+    /// Environments stepped in lockstep during training: each round the agent acts for all of them in one
+    /// batched call, and every env step of every copy counts towards <see cref="Steps"/>.
+    /// </summary>
+    public int NumEnvs { get; set; } = 1;
 
     // ---- replay ----
     public int BufferCapacity { get; set; } = 1_000_000;
@@ -134,6 +139,8 @@ public sealed class RlConfig
         void Need(bool ok, string what) { if (!ok) throw new ArgumentException($"RlConfig: {what}"); }
         Need(Agent is "tdmpc" or "sac" or "difftori", $"agent must be tdmpc, sac or difftori, got '{Agent}'");
         Need(Steps > 0, $"steps must be positive, got {Steps}");
+        Need(NumEnvs >= 1 && NumEnvs <= 4096, $"num_envs must be in [1, 4096], got {NumEnvs}");
+        Need(PlanIterations >= 1 && PlanSamples >= 0, $"plan_iterations must be ≥ 1 and plan_samples ≥ 0, got {PlanIterations} and {PlanSamples}");
         Need(Horizon >= 1, $"horizon must be ≥ 1, got {Horizon}");
         Need(BatchSize >= 1 && SacBatchSize >= 1, "batch sizes must be ≥ 1");
         Need(PlanElites >= 1 && PlanElites <= PlanSamples, $"plan_elites ({PlanElites}) must be in [1, plan_samples = {PlanSamples}]");

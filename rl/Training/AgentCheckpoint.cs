@@ -5,10 +5,14 @@ using DiffTori.Rl.Replay;
 
 namespace DiffTori.Rl.Training;
 
-/// <summary>Where the trainer was when it saved: enough to continue the same run step for step.</summary>
+/// <summary>
+/// Where the trainer was when it saved: enough to continue the same run step for step. AgentRngCounter is
+/// slot 0's stream (the agent's own generator), StreamCounters those of slots 1, 2, … (absent in older runs).
+/// </summary>
 public sealed record TrainerState(
     long EnvStep, long Episode, long NextEval, long NextCheckpoint, int EvalCount, bool UpdatesStarted,
-    ulong AgentRngCounter, long JsonlLength, long CsvLength, double WallSeconds, double LastEvalReturn);
+    ulong AgentRngCounter, long JsonlLength, long CsvLength, double WallSeconds, double LastEvalReturn,
+    ulong[]? StreamCounters = null);
 
 /// <summary>
 /// A checkpoint is a folder checkpoints/step_NNNNNNNNNN/ holding model.safetensors (every network and
@@ -69,6 +73,7 @@ public static class AgentCheckpoint
         var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(folder, "state.json")), Json)
             ?? throw new InvalidDataException($"AgentCheckpoint.Load: '{folder}/state.json' is empty");
         agent.Rng.Counter = state.AgentRngCounter;
+        agent.Streams.RestoreForkCounters(state.StreamCounters ?? []);
         return state;
     }
 

@@ -7,7 +7,7 @@ public static class Evaluation
 {
     /// <summary>
     /// Load the run's config and latest checkpoint and return the mean return over episodes (default: the
-    /// config's eval_episodes), on the evaluation seeds of the next evaluation index.
+    /// config's eval_episodes, run in parallel), on the evaluation seeds of the next evaluation index.
     /// </summary>
     public static double EvaluateRun(string runFolder, int? episodes)
     {
@@ -17,9 +17,10 @@ public static class Evaluation
         if (episodes is int n) cfg.EvalEpisodes = n;
         string checkpoint = AgentCheckpoint.Latest(runFolder)
             ?? throw new FileNotFoundException($"rl eval: '{runFolder}' has no complete checkpoint");
-        using var env = Trainer.MakeEnv(cfg);
-        IAgent agent = Trainer.CreateAgent(cfg, env.ObservationSpace.Dimension, env.ActionSpace.Dimension);
+        if (cfg.EvalEpisodes < 1) throw new ArgumentException($"rl eval: need at least one episode, got {cfg.EvalEpisodes}");
+        using var envs = Trainer.MakeEnvs(cfg, cfg.EvalEpisodes);
+        IAgent agent = Trainer.CreateAgent(cfg, envs.ObservationDimension, envs.ActionDimension);
         var state = AgentCheckpoint.Load(checkpoint, agent, buffer: null);
-        return Trainer.Evaluate(agent, env, cfg, state.EvalCount, state.EnvStep);
+        return Trainer.Evaluate(agent, envs, cfg, state.EvalCount, state.EnvStep);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DiffTori.Engine;
 using DiffTori.Envs;
+using DiffTori.Envs.Vector;
 using DiffTori.Rl.Agents;
 using DiffTori.Rl.Replay;
 
@@ -10,12 +11,13 @@ namespace DiffTori.Rl.Training;
 public readonly record struct TrainingProgress(long EnvStep, long TotalSteps, long Episode, double LastEpisodeReturn, double LastEvalReturn, double StepsPerSecond, double WallSeconds);
 
 /// <summary>
-/// The training loop of TD-MPC, shared by every agent: collect a whole episode (uniform random
-/// actions during the seed steps), store it, then run one update per agent step (all seed steps'
-/// worth at the first update), evaluate every EvalEvery env steps, checkpoint every CheckpointEvery.
-/// Checkpoints happen at episode boundaries, and every random draw is a function of the seed and a
-/// saved counter (episode seeds come from the episode index), so a resumed run repeats an
-/// uninterrupted one exactly.
+/// The training loop of TD-MPC, shared by every agent: collect a whole episode in each of the NumEnvs
+/// environments, stepped in lockstep with one batched act per round (uniform random actions during the
+/// seed steps), store the episodes, then run one update per agent step collected (all seed steps' worth
+/// at the first update), evaluate every EvalEvery env steps (the evaluation episodes in parallel),
+/// checkpoint every CheckpointEvery. Checkpoints happen between batches of episodes, and every random
+/// draw is a function of the seed and a saved counter (episode seeds come from the episode index, each
+/// environment slot has its own stream), so a resumed run repeats an uninterrupted one exactly.
 /// </summary>
 public sealed class Trainer
 {
@@ -45,6 +47,9 @@ public sealed class Trainer
 
     public static IEnv MakeEnv(RlConfig cfg) => EnvRegistry.Make(cfg.Task, cfg.ActionRepeat, cfg.EpisodeLimit);
 
+    /// <summary>count copies of the configured task, auto-resetting (see <see cref="LockstepEpisodes"/>).</summary>
+    public static VectorEnv MakeEnvs(RlConfig cfg, int count) => new(_ => MakeEnv(cfg), count, autoReset: true);
+
     /// <summary>
     /// Train until cfg.Steps env steps (or until stopAfterEnvStep, after the checkpoint that follows it:
     /// the "kill" of the resume test). resume: continue from the run folder's latest checkpoint.
@@ -53,10 +58,11 @@ public sealed class Trainer
     public TrainerState Run(bool resume = false, long? stopAfterEnvStep = null)
     {
         Directory.CreateDirectory(_runFolder);
-        using var env = MakeEnv(_cfg);
-        using var evalEnv = MakeEnv(_cfg);
+        int numEnvs = _cfg.NumEnvs;
+        using var envs = MakeEnvs(_cfg, numEnvs);
+        using var evalEnvs = _cfg.EvalEpisodes > 0 ? MakeEnvs(_cfg, _cfg.EvalEpisodes) : null;
         int repeat = _cfg.ActionRepeat ?? EnvRegistry.Spec(_cfg.Task).ActionRepeat;
-        int obsDim = env.ObservationSpace.Dimension, actDim = env.ActionSpace.Dimension;
+        int obsDim = envs.ObservationDimension, actDim = envs.ActionDimension;
         var agent = CreateAgent(_cfg, obsDim, actDim);
         var buffer = new ReplayBuffer(obsDim, actDim, _cfg.BufferCapacity, agent.ReplayWindow, _cfg.Prioritized, _cfg.PerAlpha, _cfg.PerBeta);
 
@@ -86,7 +92,7 @@ public sealed class Trainer
         long stepsAtStart = envStep;
 
         TrainerState Snapshot() => new(envStep, episode, nextEval, nextCheckpoint, evalCount, updatesStarted, agent.Rng.Counter,
-            log.JsonlLength, log.CsvLength, wallBase + clock.Elapsed.TotalSeconds, lastEval);
+            log.JsonlLength, log.CsvLength, wallBase + clock.Elapsed.TotalSeconds, lastEval, agent.Streams.ForkCounters());
         double StepsPerSecond() => (envStep - stepsAtStart) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
         void Report() => _progress?.Invoke(new(envStep, _cfg.Steps, episode, lastReturn, lastEval, StepsPerSecond(), wallBase + clock.Elapsed.TotalSeconds));
 
@@ -94,8 +100,8 @@ public sealed class Trainer
         {
             // Due every EvalEvery steps, and once more at the end of training if the last one was earlier.
             bool finalEval = envStep >= _cfg.Steps && nextEval - _cfg.EvalEvery < envStep;
-            if ((envStep < nextEval && !finalEval) || _cfg.EvalEpisodes == 0) return;
-            lastEval = Evaluate(agent, evalEnv, _cfg, evalCount, envStep);
+            if ((envStep < nextEval && !finalEval) || evalEnvs is null) return;
+            lastEval = Evaluate(agent, evalEnvs, _cfg, evalCount, envStep);
             evalCount++;
             while (nextEval <= envStep) nextEval += _cfg.EvalEvery;
             if (finalEval) nextEval = envStep + _cfg.EvalEvery;
@@ -107,49 +113,47 @@ public sealed class Trainer
             Report();
         }
 
+        // One act per lockstep round: random during the seed steps (from each slot's stream), then the agent, batched.
+        double[] ActForTraining(double[] observations, int[] slots)
+        {
+            if (envStep >= _cfg.SeedSteps) return agent.ActBatch(observations, slots, envStep, eval: false);
+            var actions = new double[slots.Length * actDim];
+            for (int k = 0; k < slots.Length; k++) RandomAction(agent.Streams[slots[k]], actions.AsSpan(k * actDim, actDim));
+            return actions;
+        }
+        var seeds = new int[numEnvs];
+
         while (true)
         {
             EvaluateIfDue();
             if (envStep >= _cfg.Steps) break;
 
-            // One episode.
-            var observations = new List<double[]>();
-            var actions = new List<double[]>();
-            var rewards = new List<double>();
-            var obs = env.Reset(EpisodeSeed(_cfg.Seed, episode));
-            observations.Add((double[])obs.Clone());
-            agent.BeginEpisode();
-            bool terminated = false;
-            double episodeReturn = 0;
-            while (true)
+            // One episode in each environment, in lockstep.
+            for (int i = 0; i < numEnvs; i++)
             {
-                double[] action = envStep < _cfg.SeedSteps ? RandomAction(agent.Rng, actDim) : agent.Act(obs, envStep, eval: false);
-                var result = env.Step(action);
-                obs = result.Observation;
-                observations.Add((double[])obs.Clone());
-                actions.Add(action);
-                rewards.Add(result.Reward);
-                episodeReturn += result.Reward;
-                envStep += repeat;
-                if (result.Done) { terminated = result.Terminated; break; }
+                seeds[i] = EpisodeSeed(_cfg.Seed, episode + i);
+                agent.BeginEpisode(i);
             }
-            agent.EndEpisode();
-            buffer.AddEpisode(observations, actions, rewards, terminated);
-            episode++;
-            lastReturn = episodeReturn;
+            var episodes = LockstepEpisodes.Run(envs, seeds, ActForTraining, record: true, afterStep: stepped => envStep += (long)repeat * stepped);
+            for (int i = 0; i < numEnvs; i++) agent.EndEpisode(i);
+            long collected = Store(buffer, episodes);
+            episode += numEnvs;
+            lastReturn = episodes.Average(e => e.Return);
 
             var metrics = new Dictionary<string, double>();
             int updates = 0;
             if (envStep >= _cfg.SeedSteps)
             {
-                long agentSteps = updatesStarted ? actions.Count : envStep / repeat;
-                updates = (int)Math.Round(agentSteps * _cfg.UpdatesPerStep);
+                // UpdatesPerStep × every agent step so far (the seed steps' worth at the first update), minus
+                // those already made: fractional rates do not drift, whatever the episode lengths or N.
+                long before = updatesStarted ? envStep / repeat - collected : 0;
+                updates = (int)(Math.Round(envStep / repeat * _cfg.UpdatesPerStep) - Math.Round(before * _cfg.UpdatesPerStep));
                 for (int i = 0; i < updates; i++) agent.Update(buffer, envStep, metrics);
                 updatesStarted = true;
             }
             var row = new Dictionary<string, double>
             {
-                ["env_step"] = envStep, ["episode"] = episode, ["episode_return"] = episodeReturn,
+                ["env_step"] = envStep, ["episode"] = episode, ["episode_return"] = lastReturn,
                 ["wall_s"] = wallBase + clock.Elapsed.TotalSeconds, ["steps_per_s"] = StepsPerSecond(),
             };
             foreach (var (k, v) in metrics) row[k] = v / Math.Max(1, updates);
@@ -169,31 +173,50 @@ public sealed class Trainer
         return Snapshot();
     }
 
-    /// <summary>Mean return of cfg.EvalEpisodes episodes without exploration noise, on seeds disjoint from training's.</summary>
-    public static double Evaluate(IAgent agent, IEnv env, RlConfig cfg, int evalIndex, long envStep)
+    /// <summary>
+    /// Add a batch of lockstep episodes to the replay buffer, one whole episode after another (copy 0 first),
+    /// so that a window, which never leaves its episode, never mixes environments. Returns the steps stored.
+    /// </summary>
+    public static long Store(ReplayBuffer buffer, IReadOnlyList<EpisodeRecord> episodes)
     {
-        double sum = 0;
-        for (int k = 0; k < cfg.EvalEpisodes; k++)
+        long steps = 0;
+        foreach (var e in episodes)
         {
-            var obs = env.Reset(unchecked((int)(0x40000000 + cfg.Seed * 7919L + evalIndex * 1009L + k) & int.MaxValue));
-            agent.BeginEpisode();
-            while (true)
-            {
-                var result = env.Step(agent.Act(obs, envStep, eval: true));
-                sum += result.Reward;
-                obs = result.Observation;
-                if (result.Done) break;
-            }
+            buffer.AddEpisode(e.Observations, e.Actions, e.Rewards, e.Terminated);
+            steps += e.Length;
         }
+        return steps;
+    }
+
+    /// <summary>
+    /// Mean return of cfg.EvalEpisodes episodes without exploration noise, on seeds disjoint from training's,
+    /// run in parallel: episode k in copy k of envs (which must hold cfg.EvalEpisodes copies), acting as
+    /// environment slot k, all acted for in one batched call per step. Each episode's result equals the
+    /// same episode run alone in slot k.
+    /// </summary>
+    public static double Evaluate(IAgent agent, VectorEnv envs, RlConfig cfg, int evalIndex, long envStep)
+    {
+        if (envs.Count != cfg.EvalEpisodes)
+            throw new ArgumentException($"Trainer.Evaluate: {envs.Count} environments for {cfg.EvalEpisodes} evaluation episodes");
+        var seeds = new int[cfg.EvalEpisodes];
+        for (int k = 0; k < seeds.Length; k++)
+        {
+            seeds[k] = EvalSeed(cfg.Seed, evalIndex, k);
+            agent.BeginEpisode(k);
+        }
+        var episodes = LockstepEpisodes.Run(envs, seeds, (obs, slots) => agent.ActBatch(obs, slots, envStep, eval: true), record: false);
+        double sum = 0;
+        foreach (var e in episodes) sum += e.Return;
         return sum / Math.Max(1, cfg.EvalEpisodes);
     }
 
+    /// <summary>The seed of evaluation episode k of the evalIndex-th evaluation.</summary>
+    public static int EvalSeed(int seed, int evalIndex, int k) => unchecked((int)(0x40000000 + seed * 7919L + evalIndex * 1009L + k) & int.MaxValue);
+
     public static int EpisodeSeed(int seed, long episode) => (int)((seed * 1_000_003L + episode) & int.MaxValue);
 
-    private static double[] RandomAction(RandomGenerator rng, int dim)
+    private static void RandomAction(RandomGenerator rng, Span<double> action)
     {
-        var a = new double[dim];
-        for (int i = 0; i < dim; i++) a[i] = 2 * rng.NextDouble() - 1;
-        return a;
+        for (int i = 0; i < action.Length; i++) action[i] = 2 * rng.NextDouble() - 1;
     }
 }

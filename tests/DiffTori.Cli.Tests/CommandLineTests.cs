@@ -78,6 +78,48 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void TrainWithSeveralEnvironments_RecordsNumEnvs_AndResumeKeepsIt()
+    {
+        string root = TempFolder();
+        string run = Path.Combine(root, "run");
+        string config = Path.Combine(root, "tiny.json");
+        File.WriteAllText(config, """
+            {"episode_limit": 15, "action_repeat": 2, "seed_steps": 60, "eval_every": 120, "eval_episodes": 2,
+             "checkpoint_every": 60, "buffer_capacity": 1000, "batch_size": 8, "latent_dim": 4, "hidden_dim": 8,
+             "encoder_dim": 8, "horizon": 3, "plan_iterations": 2, "plan_samples": 16, "plan_elites": 4, "updates_per_step": 0.5}
+            """);
+        try
+        {
+            var (code, output, error) = Run("rl", "train", "--task", "pendulum-swingup", "--agent", "tdmpc", "--steps", "120",
+                "--num-envs", "2", "--config", config, "--out", run);
+            Assert.True(code == 0, error);
+            Assert.Contains("done: 120 env steps", output);
+            Assert.Contains("\"num_envs\": 2", File.ReadAllText(Path.Combine(run, "config.json")));
+            var train = DiffTori.Rl.Training.MetricsLog.ReadCsv(Path.Combine(run, "metrics.csv")).Where(r => r.Kind == "train").ToList();
+            Assert.Equal([60.0, 120], train.Select(r => r.Values["env_step"]));
+            Assert.Equal([2.0, 4], train.Select(r => r.Values["episode"]));
+
+            var changed = Run("rl", "train", "--resume", "--out", run, "--steps", "240", "--num-envs", "3");
+            Assert.Equal(2, changed.Code);
+            Assert.Contains("num_envs = 2", changed.Err);
+            var resumed = Run("rl", "train", "--resume", "--out", run, "--steps", "240", "--num-envs", "2");
+            Assert.True(resumed.Code == 0, resumed.Err);
+            Assert.Contains("done: 240 env steps", resumed.Out);
+
+            var bad = Run("rl", "train", "--task", "pendulum-swingup", "--num-envs", "0", "--out", Path.Combine(root, "other"));
+            Assert.Equal(2, bad.Code);
+            Assert.Contains("--num-envs", bad.Err);
+            var (helpCode, _, help) = Run("rl", "--help");
+            Assert.Equal(0, helpCode);
+            Assert.Contains("--num-envs N", help);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void TrainWithoutATaskSaysWhatIsMissing()
     {
         var (code, _, error) = Run("rl", "train", "--agent", "sac");

@@ -18,7 +18,7 @@ public class EndToEndTests
     private static string TempRun() => Path.Combine(Path.GetTempPath(), $"difftori_rl_{Guid.NewGuid():N}");
 
     /// <summary>The rows of metrics.csv without the wall-clock columns (the only ones allowed to differ).</summary>
-    private static List<string> Comparable(string run)
+    internal static List<string> Comparable(string run)
     {
         var lines = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
         var header = lines[0].Split(',');
