@@ -232,8 +232,9 @@ public sealed class DiffToriAgent : IAgent
 
     /// <summary>
     /// The same problem for box-DDP iLQR: state z (latent), control a, dynamics d(z, a), stage cost
-    /// −γ^t R(z_t, a_t), terminal cost −γ^H min_i Q_i(z_H, π(z_H)); gradients by the implicit rule at the
-    /// solution (an LQR solve on the active set), whatever cfg.SolverGradient says.
+    /// −γ^t R(z_t, a_t), terminal cost −γ^H min_i Q_i(z_H, π(z_H)); gradients as cfg.SolverGradient says:
+    /// truncated (the last k iterations recorded), unrolled (every iteration) or implicit (an LQR solve on
+    /// the active set at the solution).
     /// </summary>
     private Var SolveIlqr(Var z0, Var init, int horizon, GradientMode mode)
     {
@@ -247,14 +248,10 @@ public sealed class DiffToriAgent : IAgent
                 var (q1, q2) = Told.Q(z, Told.Policy(z, 0, Rng));
                 return -gammaH * F.Reshape(F.Minimum(q1, q2), z.Shape[0]);
             }).WithBounds(-1, 1);
-        IlqrResult solution;
-        using (Autograd.NoGrad())
-        using (var uInit = init.Value.Reshape(new Shape(batch, horizon, ActionDim)).Contiguous())
-            solution = Ilqr.Solve(problem, z0.Value, uInit, new IlqrOptions { MaxIterations = _cfg.SolverIterations });
-        var u = mode == GradientMode.None || !Autograd.IsGradEnabled
-            ? F.Constant(solution.U)
-            : IlqrImplicit.Attach(problem, z0, solution);
-        var flat = F.Reshape(u, batch, horizon * ActionDim);
+        if (!Autograd.IsGradEnabled) mode = GradientMode.None;
+        var solution = IlqrGradients.Solve(problem, z0, F.Reshape(init, batch, horizon, ActionDim), mode,
+            new IlqrOptions { MaxIterations = _cfg.SolverIterations }, truncatedSteps: _cfg.SolverTruncatedSteps);
+        var flat = F.Reshape(solution.U, batch, horizon * ActionDim);
         LastSolve = new LmResult(flat, solution.Status, 0);
         return flat;
     }
