@@ -72,7 +72,7 @@ public sealed class RlConfig
     public double MaxStd { get; set; } = 2;
 
     // ---- DiffTORI: acting by Levenberg–Marquardt on r = −G + offset, policy gradient through the solver ----
-    /// <summary>"lm": Levenberg–Marquardt on the scalar residual (the paper's); "ilqr": box-DDP iLQR on the latent problem with implicit gradients.</summary>
+    /// <summary>"lm": Levenberg–Marquardt on the scalar residual (the paper's); "ilqr": box-DDP iLQR on the latent problem (our alternative), with the same gradient modes.</summary>
     public string Solver { get; set; } = "lm";
     public int SolverIterations { get; set; } = 50;
     public double SolverDamping { get; set; } = 0.1;
