@@ -67,26 +67,36 @@ public class LmKernelTests
 
     [Fact]
     public void KernelValueAndGradientMatchTheResidual() =>
-        Prop.ForAll(Cases.ToArbitrary(), c =>
+        Prop.ForAll(Cases.ToArbitrary(), c => CheckKernel(c)).Check(Config.QuickThrowOnFailure.WithMaxTest(30));
+
+    /// <summary>Hidden layers of 384×384 (≥ 128k elements) take the two-core split of the matrix–vector products.</summary>
+    [Fact]
+    public void KernelMatchesTheResidualWithLayersSplitOverTheCores()
+    {
+        CheckKernel(new Case(11, 20, 3, 2, 384, 0, true));
+        CheckKernel(new Case(12, 17, 2, 1, 390, 1, false));
+    }
+
+    private static void CheckKernel(Case c)
+    {
+        var m = new Model(c);
+        var kernel = m.Plan.Kernel(m.X0) ?? throw new InvalidOperationException("no kernel: " + m.Plan.KernelUnsupportedReason());
+        var u = new Var(Uniform(new Random(c.Seed + 2), 2 * m.D, 1.0, new Shape(2, m.D)));
+        var (r, J) = LevenbergMarquardt.ResidualAndJacobian(m.Plan.Residual(m.X0), u, record: false);
+        var rv = r.Value.ToDoubleArray();
+        var jv = J.Value.ToDoubleArray();
+        var uv = u.Value.ToArray<float>();
+        var grad = new float[m.D];
+        for (int b = 0; b < 2; b++)
         {
-            var m = new Model(c);
-            var kernel = m.Plan.Kernel(m.X0) ?? throw new InvalidOperationException("no kernel: " + m.Plan.KernelUnsupportedReason());
-            var u = new Var(Uniform(new Random(c.Seed + 2), 2 * m.D, 1.0, new Shape(2, m.D)));
-            var (r, J) = LevenbergMarquardt.ResidualAndJacobian(m.Plan.Residual(m.X0), u, record: false);
-            var rv = r.Value.ToDoubleArray();
-            var jv = J.Value.ToDoubleArray();
-            var uv = u.Value.ToArray<float>();
-            var grad = new float[m.D];
-            for (int b = 0; b < 2; b++)
-            {
-                float value = kernel.Evaluate(b, uv.AsSpan(b * m.D, m.D), grad);
-                Close(rv[b], value, 1e-5, $"{c}: r[{b}]");
-                Close(rv[b], kernel.Evaluate(b, uv.AsSpan(b * m.D, m.D), default), 1e-5, $"{c}: r[{b}] without gradient");
-                double scale = jv.Skip(b * m.D).Take(m.D).Max(Math.Abs);
-                for (int i = 0; i < m.D; i++)
-                    Assert.True(Math.Abs(jv[b * m.D + i] - grad[i]) <= 1e-4 * (scale + 1e-3), $"{c}: ∂r/∂u[{b}, {i}] expected {jv[b * m.D + i]}, got {grad[i]}");
-            }
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(30));
+            float value = kernel.Evaluate(b, uv.AsSpan(b * m.D, m.D), grad);
+            Close(rv[b], value, 1e-5, $"{c}: r[{b}]");
+            Close(rv[b], kernel.Evaluate(b, uv.AsSpan(b * m.D, m.D), default), 1e-5, $"{c}: r[{b}] without gradient");
+            double scale = jv.Skip(b * m.D).Take(m.D).Max(Math.Abs);
+            for (int i = 0; i < m.D; i++)
+                Assert.True(Math.Abs(jv[b * m.D + i] - grad[i]) <= 1e-4 * (scale + 1e-3), $"{c}: ∂r/∂u[{b}, {i}] expected {jv[b * m.D + i]}, got {grad[i]}");
+        }
+    }
 
     private static LmOptions Options(GradientMode mode, int iterations, bool adaptive, int truncated = 0) => new()
     {

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using DiffTori.Engine;
 
 namespace DiffTori.TrajOpt;
 
@@ -10,6 +11,11 @@ namespace DiffTori.TrajOpt;
 /// </summary>
 internal static unsafe class RowGemv
 {
+    /// <summary>Matrices of at least this many elements (the 512×512 hidden layers) are split over both cores.</summary>
+    private const int ParallelElements = 128 * 1024;
+
+    [ThreadStatic] private static GemvJob? _job;
+
     /// <summary>y = W·x + b (b may be empty).</summary>
     public static void Forward(ReadOnlySpan<float> w, ReadOnlySpan<float> b, ReadOnlySpan<float> x, Span<float> y, int rows, int cols)
     {
@@ -20,38 +26,9 @@ internal static unsafe class RowGemv
         }
         fixed (float* pw = w, px = x, py = y)
         {
-            int vecEnd = cols & ~15;
-            int r = 0;
-            // Four rows at a time share each load of x.
-            for (; r + 4 <= rows; r += 4)
-            {
-                float* w0 = pw + (long)r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-                var a0 = Vector512<float>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
-                for (int k = 0; k < vecEnd; k += 16)
-                {
-                    var xv = Vector512.Load(px + k);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(w0 + k), xv, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(w1 + k), xv, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(w2 + k), xv, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(w3 + k), xv, a3);
-                }
-                float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
-                for (int k = vecEnd; k < cols; k++)
-                {
-                    float xk = px[k];
-                    s0 += w0[k] * xk; s1 += w1[k] * xk; s2 += w2[k] * xk; s3 += w3[k] * xk;
-                }
-                py[r] = s0; py[r + 1] = s1; py[r + 2] = s2; py[r + 3] = s3;
-            }
-            for (; r < rows; r++)
-            {
-                float* wr = pw + (long)r * cols;
-                var a = Vector512<float>.Zero;
-                for (int k = 0; k < vecEnd; k += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(wr + k), Vector512.Load(px + k), a);
-                float s = Vector512.Sum(a);
-                for (int k = vecEnd; k < cols; k++) s += wr[k] * px[k];
-                py[r] = s;
-            }
+            if ((long)rows * cols >= ParallelElements && CpuParallelWork.Threads > 1)
+                (_job ??= new GemvJob()).Run(transposed: false, pw, px, py, rows, cols);
+            else ForwardRows(pw, px, py, 0, rows, cols);
         }
         if (!b.IsEmpty) TensorPrimitives.Add(y[..rows], b[..rows], y[..rows]);
     }
@@ -59,43 +36,119 @@ internal static unsafe class RowGemv
     /// <summary>x̄ = Wᵀ·ȳ (overwrites x̄): the input gradient of y = W·x + b.</summary>
     public static void Transposed(ReadOnlySpan<float> w, ReadOnlySpan<float> yBar, Span<float> xBar, int rows, int cols)
     {
-        xBar[..cols].Clear();
         if (!Vector512.IsHardwareAccelerated || cols < 16)
         {
+            xBar[..cols].Clear();
             for (int r = 0; r < rows; r++) TensorPrimitives.MultiplyAdd(w.Slice(r * cols, cols), yBar[r], xBar[..cols], xBar[..cols]);
             return;
         }
         fixed (float* pw = w, pg = yBar, px = xBar)
         {
-            // A block of 64 columns lives in four registers while every row adds into it.
-            int c = 0;
-            for (; c + 64 <= cols; c += 64)
+            if ((long)rows * cols >= ParallelElements && CpuParallelWork.Threads > 1)
+                (_job ??= new GemvJob()).Run(transposed: true, pw, pg, px, rows, cols);
+            else TransposedColumns(pw, pg, px, rows, 0, cols, cols);
+        }
+    }
+
+    /// <summary>Both directions split over the worker pool: forward by rows, transposed by 16-aligned column ranges (no reduction).</summary>
+    private sealed class GemvJob : CpuParallelWork
+    {
+        private float* _w, _in, _out;
+        private int _rows, _cols;
+        private bool _transposed;
+
+        public void Run(bool transposed, float* w, float* input, float* output, int rows, int cols)
+        {
+            _transposed = transposed; _w = w; _in = input; _out = output; _rows = rows; _cols = cols;
+            try { Run(2); }
+            finally { _w = _in = _out = null; }
+        }
+
+        public override void Execute(int part, int parts)
+        {
+            if (_transposed)
             {
-                var s0 = Vector512<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
-                float* wr = pw + c;
-                for (int r = 0; r < rows; r++, wr += cols)
-                {
-                    var g = Vector512.Create(pg[r]);
-                    s0 = Vector512.FusedMultiplyAdd(Vector512.Load(wr), g, s0);
-                    s1 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 16), g, s1);
-                    s2 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 32), g, s2);
-                    s3 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 48), g, s3);
-                }
-                s0.Store(px + c); s1.Store(px + c + 16); s2.Store(px + c + 32); s3.Store(px + c + 48);
+                int blocks = (_cols + 15) / 16;
+                int c0 = Math.Min(_cols, blocks * part / parts * 16), c1 = Math.Min(_cols, blocks * (part + 1) / parts * 16);
+                TransposedColumns(_w, _in, _out, _rows, c0, c1, _cols);
             }
-            for (; c + 16 <= cols; c += 16)
+            else
             {
-                var s = Vector512<float>.Zero;
-                float* wr = pw + c;
-                for (int r = 0; r < rows; r++, wr += cols) s = Vector512.FusedMultiplyAdd(Vector512.Load(wr), Vector512.Create(pg[r]), s);
-                s.Store(px + c);
+                int quads = (_rows + 3) / 4;
+                int r0 = Math.Min(_rows, quads * part / parts * 4), r1 = Math.Min(_rows, quads * (part + 1) / parts * 4);
+                ForwardRows(_w, _in, _out, r0, r1, _cols);
             }
-            for (; c < cols; c++)
+        }
+    }
+
+    /// <summary>y[r] = W[r, :]·x for r in [r0, r1).</summary>
+    private static void ForwardRows(float* pw, float* px, float* py, int r0, int r1, int cols)
+    {
+        int vecEnd = cols & ~15;
+        int r = r0;
+        // Four rows at a time share each load of x.
+        for (; r + 4 <= r1; r += 4)
+        {
+            float* w0 = pw + (long)r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
+            var a0 = Vector512<float>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
+            for (int k = 0; k < vecEnd; k += 16)
             {
-                float s = 0;
-                for (int r = 0; r < rows; r++) s += pw[(long)r * cols + c] * pg[r];
-                px[c] = s;
+                var xv = Vector512.Load(px + k);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(w0 + k), xv, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(w1 + k), xv, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(w2 + k), xv, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(w3 + k), xv, a3);
             }
+            float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
+            for (int k = vecEnd; k < cols; k++)
+            {
+                float xk = px[k];
+                s0 += w0[k] * xk; s1 += w1[k] * xk; s2 += w2[k] * xk; s3 += w3[k] * xk;
+            }
+            py[r] = s0; py[r + 1] = s1; py[r + 2] = s2; py[r + 3] = s3;
+        }
+        for (; r < r1; r++)
+        {
+            float* wr = pw + (long)r * cols;
+            var a = Vector512<float>.Zero;
+            for (int k = 0; k < vecEnd; k += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(wr + k), Vector512.Load(px + k), a);
+            float s = Vector512.Sum(a);
+            for (int k = vecEnd; k < cols; k++) s += wr[k] * px[k];
+            py[r] = s;
+        }
+    }
+
+    /// <summary>x̄[c] = Σ_r ȳ[r]·W[r, c] for c in [c0, c1).</summary>
+    private static void TransposedColumns(float* pw, float* pg, float* px, int rows, int c0, int c1, int cols)
+    {
+        // A block of 64 columns lives in four registers while every row adds into it.
+        int c = c0;
+        for (; c + 64 <= c1; c += 64)
+        {
+            var s0 = Vector512<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+            float* wr = pw + c;
+            for (int r = 0; r < rows; r++, wr += cols)
+            {
+                var g = Vector512.Create(pg[r]);
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(wr), g, s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 16), g, s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 32), g, s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 48), g, s3);
+            }
+            s0.Store(px + c); s1.Store(px + c + 16); s2.Store(px + c + 32); s3.Store(px + c + 48);
+        }
+        for (; c + 16 <= c1; c += 16)
+        {
+            var s = Vector512<float>.Zero;
+            float* wr = pw + c;
+            for (int r = 0; r < rows; r++, wr += cols) s = Vector512.FusedMultiplyAdd(Vector512.Load(wr), Vector512.Create(pg[r]), s);
+            s.Store(px + c);
+        }
+        for (; c < c1; c++)
+        {
+            float s = 0;
+            for (int r = 0; r < rows; r++) s += pw[(long)r * cols + c] * pg[r];
+            px[c] = s;
         }
     }
 }
