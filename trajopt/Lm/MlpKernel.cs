@@ -10,7 +10,9 @@ namespace DiffTori.TrajOpt;
 /// graph: the forward pass keeps what its input-gradient needs in preallocated buffers ("slots", one per
 /// use of the network within a residual, e.g. one per time step), and <see cref="InputVjp"/> runs the
 /// vector–Jacobian product with respect to the input from a slot. Weights are read in place from the
-/// parameters (current values, no copies). Nothing is allocated after construction.
+/// parameters (current values, no copies). Consecutive slots are stored contiguously, so several uses of the
+/// network whose inputs are all known (the reward at every step) run as one batch that reads the weights
+/// once. Nothing is allocated after construction.
 /// </summary>
 internal sealed class MlpKernel
 {
@@ -20,8 +22,8 @@ internal sealed class MlpKernel
     private readonly Linear?[] _linears;
     private readonly double[] _alpha;
     private readonly int[] _width;           // output width of each layer
-    private readonly float[][][] _out;       // [slot][layer] output of the layer
-    private readonly float[][] _in;          // [slot] the network's input
+    private readonly float[][] _out;         // [layer] outputs, slot s at s·width
+    private readonly float[] _in;            // the network's inputs, slot s at s·InDim
     private readonly float[] _gradA, _gradB; // ping-pong buffers of the backward pass
 
     private MlpKernel(Kind[] kinds, Linear?[] linears, double[] alpha, int[] width, int inDim, int slots)
@@ -32,22 +34,18 @@ internal sealed class MlpKernel
         _width = width;
         InDim = inDim;
         OutDim = width[^1];
+        Slots = slots;
         int widest = Math.Max(inDim, width.Max());
-        _out = new float[slots][][];
-        _in = new float[slots][];
-        for (int s = 0; s < slots; s++)
-        {
-            _in[s] = new float[inDim];
-            _out[s] = new float[kinds.Length][];
-            for (int l = 0; l < kinds.Length; l++) _out[s][l] = new float[width[l]];
-        }
-        _gradA = new float[widest];
-        _gradB = new float[widest];
+        _in = new float[slots * inDim];
+        _out = new float[kinds.Length][];
+        for (int l = 0; l < kinds.Length; l++) _out[l] = new float[slots * width[l]];
+        _gradA = new float[slots * widest];
+        _gradB = new float[slots * widest];
     }
 
     public int InDim { get; }
     public int OutDim { get; }
-    public int Slots => _in.Length;
+    public int Slots { get; }
 
     /// <summary>The kernel of <paramref name="net"/>, or null (with the reason) when a layer, dtype or device is not supported.</summary>
     public static MlpKernel? TryCreate(Sequential net, int slots, out string? reason)
@@ -139,61 +137,69 @@ internal sealed class MlpKernel
     private static bool IsDenseCpuFloat(Tensor t) => t.DType == DType.Float32 && t.Device.IsCpu && t.IsContiguous;
 
     /// <summary>y = net(x), remembering in <paramref name="slot"/> what <see cref="InputVjp"/> needs.</summary>
-    public void Forward(int slot, ReadOnlySpan<float> x, Span<float> y)
+    public void Forward(int slot, ReadOnlySpan<float> x, Span<float> y) => Forward(slot, 1, x, y);
+
+    /// <summary>x̄ = (∂net/∂x)ᵀ·ȳ at the input last passed to <see cref="Forward(int, ReadOnlySpan{float}, Span{float})"/> in <paramref name="slot"/>.</summary>
+    public void InputVjp(int slot, ReadOnlySpan<float> yBar, Span<float> xBar) => InputVjp(slot, 1, yBar, xBar);
+
+    /// <summary>Rows ys [count, OutDim] = net(xs [count, InDim]) into slots first … first + count − 1.</summary>
+    public void Forward(int first, int count, ReadOnlySpan<float> xs, Span<float> ys)
     {
-        var input = _in[slot];
-        x[..InDim].CopyTo(input);
+        if (first < 0 || count < 1 || first + count > Slots)
+            throw new ArgumentOutOfRangeException(nameof(first), $"MlpKernel: slots {first}..{first + count - 1} of {Slots}");
+        var input = _in.AsSpan(first * InDim, count * InDim);
+        xs[..input.Length].CopyTo(input);
         ReadOnlySpan<float> prev = input;
         int prevWidth = InDim;
-        var outs = _out[slot];
         for (int l = 0; l < _kinds.Length; l++)
         {
-            var o = outs[l];
+            var o = _out[l].AsSpan(first * _width[l], count * _width[l]);
             switch (_kinds[l])
             {
                 case Kind.Linear:
                     var lin = _linears[l]!;
-                    RowGemv.Forward(lin.Weight.Value.AsSpan<float>(), lin.Bias is { } b ? b.Value.AsSpan<float>() : default, prev, o, lin.OutFeatures, prevWidth);
+                    RowGemv.ForwardBatch(lin.Weight.Value.AsSpan<float>(), lin.Bias is { } b ? b.Value.AsSpan<float>() : default, prev, o, lin.OutFeatures, prevWidth, count);
                     break;
                 case Kind.Elu:
-                    EluForward(prev[..o.Length], o, (float)_alpha[l]);
+                    EluForward(prev, o, (float)_alpha[l]);
                     break;
                 case Kind.Tanh:
-                    TensorPrimitives.Tanh(prev[..o.Length], o);
+                    TensorPrimitives.Tanh(prev, o);
                     break;
                 case Kind.Relu:
-                    TensorPrimitives.Max(prev[..o.Length], 0f, o);
+                    TensorPrimitives.Max(prev, 0f, o);
                     break;
             }
             prev = o;
-            prevWidth = o.Length;
+            prevWidth = _width[l];
         }
-        prev.CopyTo(y);
+        prev.CopyTo(ys);
     }
 
-    /// <summary>x̄ = (∂net/∂x)ᵀ·ȳ at the input last passed to <see cref="Forward"/> in <paramref name="slot"/>.</summary>
-    public void InputVjp(int slot, ReadOnlySpan<float> yBar, Span<float> xBar)
+    /// <summary>Rows xBars [count, InDim] = (∂net/∂x)ᵀ·yBars [count, OutDim] at the inputs of slots first … first + count − 1.</summary>
+    public void InputVjp(int first, int count, ReadOnlySpan<float> yBars, Span<float> xBars)
     {
-        var outs = _out[slot];
-        var g = _gradA.AsSpan(0, OutDim);
-        yBar[..OutDim].CopyTo(g);
+        if (first < 0 || count < 1 || first + count > Slots)
+            throw new ArgumentOutOfRangeException(nameof(first), $"MlpKernel: slots {first}..{first + count - 1} of {Slots}");
+        var g = _gradA.AsSpan(0, count * OutDim);
+        yBars[..g.Length].CopyTo(g);
         var spare = _gradB;
         for (int l = _kinds.Length - 1; l >= 0; l--)
         {
-            var o = outs[l];
-            ReadOnlySpan<float> input = l == 0 ? _in[slot] : outs[l - 1];
+            var o = _out[l].AsSpan(first * _width[l], count * _width[l]);
+            ReadOnlySpan<float> input = l == 0 ? _in.AsSpan(first * InDim, count * InDim) : _out[l - 1].AsSpan(first * _width[l - 1], count * _width[l - 1]);
             switch (_kinds[l])
             {
                 case Kind.Linear:
                     var lin = _linears[l]!;
-                    var next = spare.AsSpan(0, lin.InFeatures);
-                    RowGemv.Transposed(lin.Weight.Value.AsSpan<float>(), g, next, lin.OutFeatures, lin.InFeatures);
+                    var next = spare.AsSpan(0, count * lin.InFeatures);
+                    RowGemv.TransposedBatch(lin.Weight.Value.AsSpan<float>(), g, next, lin.OutFeatures, lin.InFeatures, count);
                     // Swap the buffers: the one just written carries the gradient on.
                     spare = ReferenceEquals(spare, _gradA) ? _gradB : _gradA;
                     g = next;
                     break;
                 case Kind.Elu:
-                    EluBackward(input[..g.Length], o, g, (float)_alpha[l]);
+                    EluBackward(input, o, g, (float)_alpha[l]);
                     break;
                 case Kind.Tanh:
                     for (int i = 0; i < g.Length; i++) g[i] *= 1 - o[i] * o[i];
@@ -203,6 +209,6 @@ internal sealed class MlpKernel
                     break;
             }
         }
-        g.CopyTo(xBar);
+        g.CopyTo(xBars);
     }
 }

@@ -99,8 +99,10 @@ public sealed class MlpShootingResidual
         private readonly MlpShootingResidual _p;
         private readonly MlpKernel _dyn, _rew, _val;
         private readonly MlpKernel? _pi;
-        private readonly float[][] _za, _z;          // [t] inputs [z_t, a_t]; [t] latents z_t (t ≤ H)
-        private readonly float[] _valueIn, _valueInBar, _zaBar, _zaBarReward, _zBar, _piBar, _one;
+        private readonly float[] _za;                // [t] inputs [z_t, a_t], contiguous: the reward runs on all H at once
+        private readonly float[][] _z;               // [t] latents z_t (t ≤ H)
+        private readonly float[] _rewards, _rewardBars, _zaBarRewards;
+        private readonly float[] _valueIn, _valueInBar, _zaBar, _zBar, _piBar, _one;
         private readonly float[] _discount;          // γᵗ for t ≤ H, as the Var residual's double·Var multiplies
         private float[] _x0 = [];
 
@@ -109,14 +111,15 @@ public sealed class MlpShootingResidual
             _p = p;
             _dyn = dyn; _rew = rew; _val = val; _pi = pi;
             int n = p.LatentDim, m = p.ActionDim, h = p.Horizon;
-            _za = new float[h][];
+            _za = new float[h * (n + m)];
             _z = new float[h + 1][];
-            for (int t = 0; t < h; t++) _za[t] = new float[n + m];
             for (int t = 0; t <= h; t++) _z[t] = new float[n];
+            _rewards = new float[h];
+            _rewardBars = new float[h];
+            _zaBarRewards = new float[h * (n + m)];
             _valueIn = new float[val.InDim];
             _valueInBar = new float[val.InDim];
             _zaBar = new float[n + m];
-            _zaBarReward = new float[n + m];
             _zBar = new float[n];
             _piBar = new float[n];
             _one = new float[1];
@@ -165,16 +168,20 @@ public sealed class MlpShootingResidual
             if (u.Length != h * m || (!gradient.IsEmpty && gradient.Length != h * m))
                 throw new TensorShapeException($"MlpShootingResidual kernel: u and gradient must have {h * m} elements, got {u.Length} and {gradient.Length}");
             _x0.AsSpan(example * n, n).CopyTo(_z[0]);
+            for (int t = 0; t < h; t++)
+            {
+                var za = _za.AsSpan(t * (n + m), n + m);
+                _z[t].CopyTo(za);
+                u.Slice(t * m, m).CopyTo(za[n..]);
+                _dyn.Forward(t, za, _z[t + 1]);
+            }
+            // Every [z_t, a_t] is known now: the reward network for all steps in one pass over its weights.
+            _rew.Forward(0, h, _za, _rewards);
             float g = 0;
             for (int t = 0; t < h; t++)
             {
-                var za = _za[t];
-                _z[t].CopyTo(za, 0);
-                u.Slice(t * m, m).CopyTo(za.AsSpan(n));
-                _rew.Forward(t, za, _one);
-                float r = _discount[t] * _one[0];
+                float r = _discount[t] * _rewards[t];
                 g = t == 0 ? r : g + r;
-                _dyn.Forward(t, za, _z[t + 1]);
             }
             _z[h].CopyTo(_valueIn, 0);
             if (_pi is not null) _pi.Forward(0, _z[h], _valueIn.AsSpan(n));
@@ -192,12 +199,12 @@ public sealed class MlpShootingResidual
                 _pi.InputVjp(0, _valueInBar.AsSpan(n), _piBar);
                 System.Numerics.Tensors.TensorPrimitives.Add(_zBar, _piBar, _zBar);
             }
+            for (int t = 0; t < h; t++) _rewardBars[t] = -_discount[t];
+            _rew.InputVjp(0, h, _rewardBars, _zaBarRewards);
             for (int t = h - 1; t >= 0; t--)
             {
                 _dyn.InputVjp(t, _zBar, _zaBar);
-                _one[0] = -_discount[t];
-                _rew.InputVjp(t, _one, _zaBarReward);
-                System.Numerics.Tensors.TensorPrimitives.Add(_zaBar, _zaBarReward, _zaBar);
+                System.Numerics.Tensors.TensorPrimitives.Add(_zaBar, _zaBarRewards.AsSpan(t * (n + m), n + m), _zaBar);
                 _zaBar.AsSpan(n, m).CopyTo(gradient.Slice(t * m, m));
                 _zaBar.AsSpan(0, n).CopyTo(_zBar);
             }

@@ -50,16 +50,53 @@ internal static unsafe class RowGemv
         }
     }
 
+    /// <summary>
+    /// Y[j] = W·X[j] + b for k inputs X [k, cols] → Y [k, rows]: each block of four rows of W is read from memory
+    /// once and reused from L1 for all k inputs (the reward network over all H steps at once).
+    /// </summary>
+    public static void ForwardBatch(ReadOnlySpan<float> w, ReadOnlySpan<float> b, ReadOnlySpan<float> x, Span<float> y, int rows, int cols, int k)
+    {
+        if (k == 1 || !Vector512.IsHardwareAccelerated || cols < 16)
+        {
+            for (int j = 0; j < k; j++) Forward(w, b, x.Slice(j * cols, cols), y.Slice(j * rows, rows), rows, cols);
+            return;
+        }
+        fixed (float* pw = w, px = x, py = y)
+        {
+            if ((long)rows * cols >= ParallelElements && CpuParallelWork.Threads > 1)
+                (_job ??= new GemvJob()).Run(transposed: false, pw, px, py, rows, cols, k);
+            else ForwardRowsBatch(pw, px, py, 0, rows, cols, rows, k);
+        }
+        if (!b.IsEmpty)
+            for (int j = 0; j < k; j++) TensorPrimitives.Add(y.Slice(j * rows, rows), b[..rows], y.Slice(j * rows, rows));
+    }
+
+    /// <summary>X̄[j] = Wᵀ·Ȳ[j] for k gradients Ȳ [k, rows] → X̄ [k, cols] (overwritten); W is read in 64×64 tiles reused from L1 for all k.</summary>
+    public static void TransposedBatch(ReadOnlySpan<float> w, ReadOnlySpan<float> yBar, Span<float> xBar, int rows, int cols, int k)
+    {
+        if (k == 1 || !Vector512.IsHardwareAccelerated || cols < 16)
+        {
+            for (int j = 0; j < k; j++) Transposed(w, yBar.Slice(j * rows, rows), xBar.Slice(j * cols, cols), rows, cols);
+            return;
+        }
+        fixed (float* pw = w, pg = yBar, px = xBar)
+        {
+            if ((long)rows * cols >= ParallelElements && CpuParallelWork.Threads > 1)
+                (_job ??= new GemvJob()).Run(transposed: true, pw, pg, px, rows, cols, k);
+            else TransposedColumnsBatch(pw, pg, px, rows, 0, cols, cols, k);
+        }
+    }
+
     /// <summary>Both directions split over the worker pool: forward by rows, transposed by 16-aligned column ranges (no reduction).</summary>
     private sealed class GemvJob : CpuParallelWork
     {
         private float* _w, _in, _out;
-        private int _rows, _cols;
+        private int _rows, _cols, _k;
         private bool _transposed;
 
-        public void Run(bool transposed, float* w, float* input, float* output, int rows, int cols)
+        public void Run(bool transposed, float* w, float* input, float* output, int rows, int cols, int k = 1)
         {
-            _transposed = transposed; _w = w; _in = input; _out = output; _rows = rows; _cols = cols;
+            _transposed = transposed; _w = w; _in = input; _out = output; _rows = rows; _cols = cols; _k = k;
             try { Run(2); }
             finally { _w = _in = _out = null; }
         }
@@ -70,13 +107,15 @@ internal static unsafe class RowGemv
             {
                 int blocks = (_cols + 15) / 16;
                 int c0 = Math.Min(_cols, blocks * part / parts * 16), c1 = Math.Min(_cols, blocks * (part + 1) / parts * 16);
-                TransposedColumns(_w, _in, _out, _rows, c0, c1, _cols);
+                if (_k == 1) TransposedColumns(_w, _in, _out, _rows, c0, c1, _cols);
+                else TransposedColumnsBatch(_w, _in, _out, _rows, c0, c1, _cols, _k);
             }
             else
             {
                 int quads = (_rows + 3) / 4;
                 int r0 = Math.Min(_rows, quads * part / parts * 4), r1 = Math.Min(_rows, quads * (part + 1) / parts * 4);
-                ForwardRows(_w, _in, _out, r0, r1, _cols);
+                if (_k == 1) ForwardRows(_w, _in, _out, r0, r1, _cols);
+                else ForwardRowsBatch(_w, _in, _out, r0, r1, _cols, _rows, _k);
             }
         }
     }
@@ -149,6 +188,60 @@ internal static unsafe class RowGemv
             float s = 0;
             for (int r = 0; r < rows; r++) s += pw[(long)r * cols + c] * pg[r];
             px[c] = s;
+        }
+    }
+
+    /// <summary>Y[j][r] = W[r, :]·X[j] for r in [r0, r1) and j &lt; k, one block of four rows at a time.</summary>
+    private static void ForwardRowsBatch(float* pw, float* px, float* py, int r0, int r1, int cols, int rows, int k)
+    {
+        int r = r0;
+        for (; r + 4 <= r1; r += 4)
+            for (int j = 0; j < k; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r + 4, cols);
+        if (r < r1)
+            for (int j = 0; j < k; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r1, cols);
+    }
+
+    /// <summary>X̄[j][c] = Σ_r Ȳ[j][r]·W[r, c] for c in [c0, c1) and j &lt; k, over tiles of 64 rows.</summary>
+    private static void TransposedColumnsBatch(float* pw, float* pg, float* px, int rows, int c0, int c1, int cols, int k)
+    {
+        const int TileRows = 64;
+        for (int j = 0; j < k; j++) new Span<float>(px + (long)j * cols + c0, c1 - c0).Clear();
+        for (int rt = 0; rt < rows; rt += TileRows)
+        {
+            int rEnd = Math.Min(rows, rt + TileRows);
+            for (int j = 0; j < k; j++)
+            {
+                float* g = pg + (long)j * rows, x = px + (long)j * cols;
+                int c = c0;
+                for (; c + 64 <= c1; c += 64)
+                {
+                    var s0 = Vector512.Load(x + c); var s1 = Vector512.Load(x + c + 16);
+                    var s2 = Vector512.Load(x + c + 32); var s3 = Vector512.Load(x + c + 48);
+                    float* wr = pw + (long)rt * cols + c;
+                    for (int r = rt; r < rEnd; r++, wr += cols)
+                    {
+                        var gv = Vector512.Create(g[r]);
+                        s0 = Vector512.FusedMultiplyAdd(Vector512.Load(wr), gv, s0);
+                        s1 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 16), gv, s1);
+                        s2 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 32), gv, s2);
+                        s3 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 48), gv, s3);
+                    }
+                    s0.Store(x + c); s1.Store(x + c + 16); s2.Store(x + c + 32); s3.Store(x + c + 48);
+                }
+                for (; c + 16 <= c1; c += 16)
+                {
+                    var s = Vector512.Load(x + c);
+                    float* wr = pw + (long)rt * cols + c;
+                    for (int r = rt; r < rEnd; r++, wr += cols) s = Vector512.FusedMultiplyAdd(Vector512.Load(wr), Vector512.Create(g[r]), s);
+                    s.Store(x + c);
+                }
+                for (; c < c1; c++)
+                {
+                    float s = x[c];
+                    for (int r = rt; r < rEnd; r++) s += pw[(long)r * cols + c] * g[r];
+                    x[c] = s;
+                }
+            }
         }
     }
 }
