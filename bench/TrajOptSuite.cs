@@ -66,7 +66,8 @@ public static class TrajOptSuite
         // 14.5 MB each way, 29 MB in all. Our row-streaming GEMV reads a 512×512 matrix at ~80 GB/s on one core from L3
         // (4–8 MiB working set; ~100 GB/s from L2) and ~130–165 GB/s on both cores, so an iteration needs ≥ 0.18 ms
         // (2 cores) or ≥ 0.35 ms (1 core), and 100 iterations ≥ 18 ms (35 ms on one core); evaluating the reward
-        // network for all H steps in one 5-row product lowers the floor to 19.7 MB, ≥ 0.12 ms, ≥ 12 ms per step.
+        // network for all H steps in one 5-row product (what the kernel does) lowers it to 19.7 MB, ≥ 0.12 ms
+        // (0.25 ms on one core), ≥ 12 ms per step. The 5 recorded iterations add second-order work (≥ 2 passes each).
         // Against PyTorch's ~200 ms that caps the speedup near 11–17×: the 20× target (~10 ms) would need ~200 GB/s
         // sustained, the L2 peak of both cores, while the weights (4.8 MB) do not fit in L2 (2 MiB).
         workloads.Add(new("difftori plan LM100 trunc5 + PG bwd (b1)", () =>
