@@ -13,8 +13,8 @@ namespace DiffTori.Bench;
 ///   and on the cart-pole (dynamics Jacobians by one replicated autodiff pass, closed-form quadratic cost),
 ///   and the implicit backward of its solution (LQR on the active set, Gauss–Newton model as in torch) into x0;
 /// - DiffTORI's planning step at TD-MPC shapes (latent 50, action 6, H = 5, MLPs 512 wide, ELU, float32):
-///   LM on r = −G + 1000 for 100 iterations, backward through the last 5, then −Q(z, a*₀) backward into all
-///   parameters;
+///   LM on r = −G + 1000 for 100 iterations (the first 95 on the graph-free kernel of MlpShootingResidual), backward
+///   through the last 5, then −Q(z, a*₀) backward into all parameters;
 /// - iLQR with implicit gradients on the same TD-MPC problem (ours only; Jacobians/Hessians by autodiff);
 /// - iLQR's truncated gradient (5 numeric + 5 recorded iterations) on the pendulum at batch 64 (ours only).
 /// </summary>
@@ -76,12 +76,25 @@ public static class TrajOptSuite
 
         var model = new TdmpcModel(new RandomGenerator(1));
         var z = new Var(RandomTensor(new Shape(1, 50), 2));
+        var planOptions = new LmOptions { Iterations = 100, Damping = 0.1, StepSize = 1e-3 * 1000, Lower = -1, Upper = 1, Gradient = GradientMode.Truncated, TruncatedSteps = 5 };
+        // Roofline (batch 1 is matrix–vector bound; measured on the 2-core EPYC, L2 1 MiB/core, L3 32 MiB): the four
+        // networks hold 4.78 MB of float32 weights (dynamics 1.27, reward 1.17, Q 1.17, π 1.17). One LM iteration as
+        // written streams them once forward and once for the vector–Jacobian product: 5·(1.27 + 1.17) + 1.17 + 1.17 =
+        // 14.5 MB each way, 29 MB in all. Our row-streaming GEMV reads a 512×512 matrix at ~80 GB/s on one core from L3
+        // (4–8 MiB working set; ~100 GB/s from L2) and ~130–165 GB/s on both cores, so an iteration needs ≥ 0.18 ms
+        // (2 cores) or ≥ 0.35 ms (1 core), and 100 iterations ≥ 18 ms (35 ms on one core); evaluating the reward
+        // network for all H steps in one 5-row product (what the kernel does) lowers it to 19.7 MB, ≥ 0.12 ms
+        // (0.25 ms on one core), ≥ 12 ms per step. The 5 recorded iterations add second-order work (≥ 2 passes each).
+        // Against PyTorch's ~200 ms that caps the speedup near 11–17×: the 20× target (~10 ms) would need ~200 GB/s
+        // sustained, the L2 peak of both cores, while the weights (4.8 MB) do not fit in L2 (2 MiB).
         workloads.Add(new("difftori plan LM100 trunc5 + PG bwd (b1)", () =>
         {
+            using var scope = Autograd.Scope();
             model.ZeroGrad();
-            var init = model.PolicyRollout(z);
-            var res = LevenbergMarquardt.Solve(model.Residual(z), init,
-                new LmOptions { Iterations = 100, Damping = 0.1, StepSize = 1e-3 * 1000, Lower = -1, Upper = 1, Gradient = GradientMode.Truncated, TruncatedSteps = 5 });
+            Var init;
+            using (Autograd.NoGrad()) init = model.PolicyRollout(z);
+            // The 95 unrecorded iterations run on the graph-free kernel; the last 5 are recorded through the residual.
+            var res = LevenbergMarquardt.Solve(model.Plan.Residual(z), init, planOptions, model.Plan.Kernel(z));
             var a0 = F.Narrow(res.U, 1, 0, 6);
             (-F.Sum(model.Q.Forward(F.Concat([z, a0], 1)))).Backward();
         }));
@@ -160,23 +173,9 @@ public static class TrajOptSuite
             return F.Concat(acts, 1);
         }
 
-        /// <summary>r = −G + 1000, G = Σ γᵗ R(z_t, a_t) + γᴴ Q(z_H, π(z_H)).</summary>
-        public ResidualFn Residual(Var z) => u =>
-        {
-            var zt = Residuals.Tile(z, u.Shape[0]);
-            Var? g = null;
-            double disc = 1;
-            for (int t = 0; t < H; t++)
-            {
-                var za = F.Concat([zt, F.Narrow(u, 1, t * Action, Action)], 1);
-                var r = disc * Rew.Forward(za);
-                g = g is null ? r : g + r;
-                zt = Dyn.Forward(za);
-                disc *= Gamma;
-            }
-            g = g! + disc * Q.Forward(F.Concat([zt, Pi.Forward(zt)], 1));
-            return 1000.0 - g;
-        };
+        /// <summary>r = −G + 1000, G = Σ γᵗ R(z_t, a_t) + γᴴ Q(z_H, π(z_H)): the residual and its graph-free kernel.</summary>
+        public MlpShootingResidual Plan => _plan ??= new MlpShootingResidual(Dyn, Rew, Q, Pi, Latent, Action, H, Gamma, offset: 1000);
+        private MlpShootingResidual? _plan;
 
         /// <summary>The same objective as a trajectory problem for iLQR: stage −γᵗR, terminal −γᴴQ(z, π(z)), |a| ≤ 1.</summary>
         public TrajProblem Problem(Var z) => new TrajProblem(Latent, Action, H,

@@ -253,11 +253,8 @@ def lm_iter(u, record):
         uu = u if (record and u.requires_grad) else u.detach().requires_grad_(True)
         r = residual(uu)
         J, = torch.autograd.grad(r.sum(), uu, create_graph=record)
-    J3 = J.unsqueeze(1)                        # [B, 1, D]
-    Hm = J3.transpose(1, 2) @ J3 + 0.1 * torch.eye(J.shape[1])
-    g = J3.transpose(1, 2) @ r.unsqueeze(-1)   # Jᵀr
-    L = torch.linalg.cholesky(Hm)
-    delta = -torch.cholesky_solve(g, L).squeeze(-1)
+    # Scalar residual: (JᵀJ + λI)⁻¹Jᵀr = J·r/(λ + ‖J‖²) by Sherman–Morrison, the step DiffTori takes.
+    delta = -J * r / (0.1 + (J * J).sum(1, keepdim=True))
     return (u + 1.0 * delta).clamp(-1, 1)
 
 

@@ -42,13 +42,24 @@ public sealed record LmResult(Var U, SolveStatus[] Status, int FactorizationFail
 /// J comes from one replicated reverse pass. Every factorization is guarded: a failed Cholesky raises
 /// that example's λ and retries, and never throws. With a trajectory problem, the residual shoots
 /// through the dynamics (see <see cref="Residuals"/>).
+/// For a scalar residual (R = 1, DiffTORI's r = −G + c) JᵀJ + λI = ggᵀ + λI, and Sherman–Morrison gives
+/// δ = −r·g/(λ + ‖g‖²) without a factorization; the guard's λ rule is kept (it raises λ where ggᵀ + λI
+/// is not positive definite, i.e. λ ≤ 0).
 /// </summary>
-public static class LevenbergMarquardt
+public static partial class LevenbergMarquardt
 {
-    public static LmResult Solve(ResidualFn residual, Var uInit, LmOptions? options = null)
+    /// <param name="kernel">
+    /// Optional graph-free evaluation of the same scalar residual and its gradient in u (e.g.
+    /// <see cref="MlpShootingResidual.Kernel"/>): the unrecorded iterations then run on it with no graph and
+    /// no allocation; <paramref name="residual"/> stays the definition for the recorded iterations.
+    /// </param>
+    public static LmResult Solve(ResidualFn residual, Var uInit, LmOptions? options = null, IScalarResidualKernel? kernel = null)
     {
         var o = options ?? new LmOptions();
         if (uInit.Rank != 2) throw new TensorShapeException($"LevenbergMarquardt.Solve: uInit must be [B, D], got {uInit.Shape}");
+        if (kernel is not null && kernel.Dim != uInit.Shape[1])
+            throw new TensorShapeException($"LevenbergMarquardt.Solve: the residual kernel takes u of {kernel.Dim} elements, uInit is {uInit.Shape}");
+        if (kernel is not null && (uInit.DType != DType.Float32 || !uInit.Value.Device.IsCpu)) kernel = null; // the kernels are float32 CPU
         if (o.Iterations < 0 || o.TruncatedSteps < 0) throw new ArgumentException($"LevenbergMarquardt.Solve: iterations {o.Iterations} and truncated steps {o.TruncatedSteps} must be ≥ 0");
         int B = uInit.Shape[0];
         var lambda = new double[B];
@@ -61,8 +72,9 @@ public static class LevenbergMarquardt
             _ => o.Iterations,
         };
         Var u = o.Gradient == GradientMode.Unrolled ? uInit : uInit.Detach();
-        int rDim = ResidualDim(residual, u);
-        using (Autograd.NoGrad())
+        int rDim = kernel is not null ? 1 : ResidualDim(residual, u);
+        if (kernel is not null && recordFrom > 0) u = UnrecordedIterations(kernel, u, recordFrom, lambda, o, st);
+        else using (Autograd.NoGrad())
             for (int i = 0; i < recordFrom; i++)
             {
                 // Unrecorded iterations return every temporary buffer to the pool; only the new u survives.
@@ -75,7 +87,8 @@ public static class LevenbergMarquardt
                 for (int i = recordFrom; i < o.Iterations; i++) u = Iterate(residual, u, lambda, o, record: true, st, rDim);
         }
         double[] cost;
-        using (Autograd.NoGrad()) cost = HalfSquaredNorm(residual(u.Detach()));
+        if (kernel is not null) cost = HalfSquaredNorm(kernel, u.Value);
+        else using (Autograd.NoGrad()) cost = HalfSquaredNorm(residual(u.Detach()));
         if (o.Gradient == GradientMode.Implicit) u = ImplicitStep(residual, u.Detach(), o, st);
         else if (o.Gradient == GradientMode.None) u = u.Detach();
         var status = new SolveStatus[B];
@@ -96,20 +109,24 @@ public static class LevenbergMarquardt
     {
         int B = u.Shape[0], D = u.Shape[1];
         var (r, J) = ResidualAndJacobian(residual, u, record, rDim);
-        var jt = F.Transpose(J);                                  // [B, D, R]
-        var g = F.Squeeze(F.Matmul(jt, F.Unsqueeze(r, -1)), -1);   // Jᵀr [B, D]
-        var jtj = F.Matmul(jt, J);                                // [B, D, D]
-        var gv = g.Value.ToDoubleArray();
-        for (int b = 0; b < B; b++) st.GradNorm[b] = Math.Sqrt(SmallDense.Dot(gv.AsSpan(b * D, D), gv.AsSpan(b * D, D)));
-        var l = GuardedFactor(jtj.Value, lambda, o, st, out var diag);
         Var delta;
-        if (record)
+        if (rDim == 1) delta = ScalarStep(r, J, lambda, o, st);
+        else
         {
-            // The factor is recomputed differentiably; the guard above chose λ so that it succeeds.
-            var h = jtj + new Var(diag);
-            delta = -F.SolveSpd(h, F.Unsqueeze(g, -1));
+            var jt = F.Transpose(J);                                  // [B, D, R]
+            var g = F.Squeeze(F.Matmul(jt, F.Unsqueeze(r, -1)), -1);   // Jᵀr [B, D]
+            var jtj = F.Matmul(jt, J);                                // [B, D, D]
+            var gv = g.Value.ToDoubleArray();
+            for (int b = 0; b < B; b++) st.GradNorm[b] = Math.Sqrt(SmallDense.Dot(gv.AsSpan(b * D, D), gv.AsSpan(b * D, D)));
+            var l = GuardedFactor(jtj.Value, lambda, o, st, out var diag);
+            if (record)
+            {
+                // The factor is recomputed differentiably; the guard above chose λ so that it succeeds.
+                var h = jtj + new Var(diag);
+                delta = -F.SolveSpd(h, F.Unsqueeze(g, -1));
+            }
+            else delta = -new Var(Ops.CholeskySolve(l, g.Value.Reshape(B, D, 1)));
         }
-        else delta = -new Var(Ops.CholeskySolve(l, g.Value.Reshape(B, D, 1)));
         delta = F.Reshape(delta, B, D);
         var step = o.StepSize * delta;
         var uNew = Clamp(u + step, o);

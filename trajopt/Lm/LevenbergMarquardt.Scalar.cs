@@ -1,0 +1,107 @@
+using DiffTori.Autodiff;
+using DiffTori.Engine;
+
+namespace DiffTori.TrajOpt;
+
+// The scalar-residual (R = 1) step and the graph-free unrecorded iterations.
+public static partial class LevenbergMarquardt
+{
+    /// <summary>
+    /// δ = −(ggᵀ + λI)⁻¹·g·r = −r·g/(λ + ‖g‖²) for r [B, 1], J [B, 1, D] (Sherman–Morrison), in Var ops so
+    /// that recorded iterations differentiate it. Returns δ [B, D].
+    /// </summary>
+    private static Var ScalarStep(Var r, Var J, double[] lambda, LmOptions o, Stats st)
+    {
+        int B = r.Shape[0], D = J.Shape[2];
+        var g = F.Reshape(J, B, D);
+        var gv = g.Value.ToDoubleArray();
+        var rv = r.Value.ToDoubleArray();
+        for (int b = 0; b < B; b++)
+        {
+            double gg = SmallDense.Dot(gv.AsSpan(b * D, D), gv.AsSpan(b * D, D));
+            st.GradNorm[b] = Math.Abs(rv[b]) * Math.Sqrt(gg);
+            lambda[b] = ScalarDamping(lambda[b], gg, rv[b], D, o, st);
+        }
+        var lam = new Var(Tensor.FromDoubles(lambda, new Shape(B, 1), r.DType, r.Device));
+        return -(g * r) / (lam + F.Sum(F.Square(g), 1, keepDims: true));
+    }
+
+    /// <summary>
+    /// The guard of <see cref="GuardedFactor"/> for ggᵀ + λI, whose factorization fails exactly when λ ≤ 0
+    /// (D ≥ 2) or λ + ‖g‖² ≤ 0 (D = 1): the same λ ×10 retries, counted as failures.
+    /// </summary>
+    private static double ScalarDamping(double lambda, double gg, double r, int D, LmOptions o, Stats st)
+    {
+        if (!double.IsFinite(gg) || !double.IsFinite(r))
+            throw new ArithmeticException($"LevenbergMarquardt: the scalar residual ({r}) or its gradient (‖g‖² = {gg}) is not finite");
+        for (int attempt = 0; !(D == 1 ? lambda + gg > 0 : lambda > 0); attempt++)
+        {
+            st.Failures++;
+            lambda = attempt < o.FactorizationRetries ? Math.Max(lambda * 10, 1e-6) : Math.Max(lambda, 1e12);
+        }
+        return lambda;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> unrecorded iterations on the kernel, example by example (examples never
+    /// interact): the same steps as <see cref="Iterate"/> with record false, with no graph and no allocation
+    /// per iteration. Returns the new u (a constant).
+    /// </summary>
+    private static Var UnrecordedIterations(IScalarResidualKernel kernel, Var u, int count, double[] lambda, LmOptions o, Stats st)
+    {
+        int B = u.Shape[0], D = u.Shape[1];
+        var uv = new float[B * D];
+        using (var c = u.Value.Contiguous()) c.AsSpan<float>().CopyTo(uv);
+        var grad = new float[D];
+        var next = new float[D];
+        float lo = (float)o.Lower, hi = (float)o.Upper;
+        for (int b = 0; b < B; b++)
+        {
+            var ub = uv.AsSpan(b * D, D);
+            for (int i = 0; i < count; i++)
+            {
+                float r = kernel.Evaluate(b, ub, grad);
+                double gg = 0;
+                for (int j = 0; j < D; j++) gg += (double)grad[j] * grad[j];
+                st.GradNorm[b] = Math.Abs((double)r) * Math.Sqrt(gg);
+                lambda[b] = ScalarDamping(lambda[b], gg, r, D, o, st);
+                double scale = -r / (lambda[b] + gg);
+                double maxStep = 0;
+                for (int j = 0; j < D; j++)
+                {
+                    float delta = (float)(scale * grad[j]);
+                    float v = ub[j] + (float)(o.StepSize * delta);
+                    v = Math.Clamp(v, lo, hi);
+                    next[j] = v;
+                    maxStep = Math.Max(maxStep, Math.Abs((double)v - ub[j]));
+                }
+                st.LastStep[b] = maxStep;
+                if (o.AdaptiveDamping)
+                {
+                    // Keep the step where ½r² fell, else stay and raise λ (as Iterate).
+                    float after = kernel.Evaluate(b, next, default);
+                    bool accept = 0.5 * after * after < 0.5 * (double)r * r;
+                    lambda[b] = accept ? Math.Max(o.MinDamping, lambda[b] / o.DampingFactor) : Math.Min(o.MaxDamping, lambda[b] * o.DampingFactor);
+                    if (!accept) { st.LastStep[b] = 0; continue; }
+                }
+                next.CopyTo(ub);
+            }
+        }
+        return new Var(Tensor.FromArray<float>(uv, u.Shape, u.Value.Device));
+    }
+
+    /// <summary>½r² per example by the kernel.</summary>
+    private static double[] HalfSquaredNorm(IScalarResidualKernel kernel, Tensor u)
+    {
+        int B = u.Shape[0], D = u.Shape[1];
+        var uv = new float[B * D];
+        using (var c = u.Contiguous()) c.AsSpan<float>().CopyTo(uv);
+        var cost = new double[B];
+        for (int b = 0; b < B; b++)
+        {
+            double r = kernel.Evaluate(b, uv.AsSpan(b * D, D), default);
+            cost[b] = 0.5 * r * r;
+        }
+        return cost;
+    }
+}
