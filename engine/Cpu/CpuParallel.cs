@@ -31,7 +31,13 @@ internal static class CpuParallel
     /// bursts (a training step is hundreds of them) and waking a blocked thread costs tens of microseconds on
     /// a virtual machine, so a worker that keeps polling between consecutive calls joins each of them at once.
     /// </summary>
-    internal static readonly long SpinTicks = Stopwatch.Frequency / 5_000; // 200 µs
+    internal static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs
+
+    /// <summary>
+    /// After this much polling a waiting thread also yields its core between polls: on a loaded machine the thread
+    /// it waits for may be queued on the same core, and pure spinning would keep it from running.
+    /// </summary>
+    private static readonly long YieldTicks = Stopwatch.Frequency / 100_000; // 10 µs
 
     private static readonly Worker[] Workers = CreateWorkers();
     private static int _busy;
@@ -193,11 +199,14 @@ internal static class CpuParallel
             }
         }
 
-        /// <summary>Poll until the state equals value (true) or <see cref="SpinTicks"/> have passed (false).</summary>
+        /// <summary>
+        /// Poll until the state equals value (true) or <see cref="SpinTicks"/> have passed (false); after
+        /// <see cref="YieldTicks"/> the core is offered to other threads between rounds of polling.
+        /// </summary>
         private static bool SpinUntil(ref int state, int value)
         {
             if (Volatile.Read(ref state) == value) return true;
-            long until = Stopwatch.GetTimestamp() + SpinTicks;
+            long start = Stopwatch.GetTimestamp();
             while (true)
             {
                 for (int i = 0; i < 64; i++)
@@ -205,7 +214,9 @@ internal static class CpuParallel
                     if (Volatile.Read(ref state) == value) return true;
                     Thread.SpinWait(1);
                 }
-                if (Stopwatch.GetTimestamp() > until) return Volatile.Read(ref state) == value;
+                long waited = Stopwatch.GetTimestamp() - start;
+                if (waited > SpinTicks) return Volatile.Read(ref state) == value;
+                if (waited > YieldTicks) Thread.Yield();
             }
         }
     }

@@ -87,4 +87,19 @@ public class RowSplitGemmTests
                 $"{x.parts} bands of {x.M}x{x.K}x{x.N} ta={x.ta} tb={x.tb}");
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(40));
     }
+
+    [Fact]
+    public void SplitProductIntoResultAllocatesNothing()
+    {
+        using var a = Gens.Tensor(new Shape(64, 64), 1, DType.Float32);
+        using var b = Gens.Tensor(new Shape(64, 64), 2, DType.Float32);
+        using var c = Tensor.Empty(new Shape(64, 64));
+        Assert.True(RowSplitJob<float>.Applies(new GemmSpec(1, 64, 64, 64, false, false, 1, 0, 0, 0, 0)));
+        for (int i = 0; i < 200; i++) Ops.Matmul(a, b, c);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) Ops.Matmul(a, b, c);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var expected = GemmTests.Naive(a.ToDoubleArray(), b.ToDoubleArray(), new double[64 * 64], 1, 64, 64, 64, false, false, 1, 0, 0, 0);
+        Close.Assert(expected, c.ToDoubleArray(), 1e-4, "64x64x64");
+    }
 }
