@@ -91,16 +91,19 @@ internal static class CpuParallel
         }
     }
 
-    /// <summary>True when the workers are polling, or when small calls come in a burst (then a sleeping worker is worth waking).</summary>
+    /// <summary>
+    /// True when the workers are polling, or when they sleep but the previous small call that found them asleep
+    /// was less than <see cref="SpinTicks"/> ago (a burst: waking them now pays off over the following calls).
+    /// </summary>
     private static bool SmallCallMayFork(int parts)
     {
+        bool asleep = false;
+        for (int w = 0; w < parts - 1; w++) asleep |= Workers[w].Sleeping;
+        if (!asleep) return true;
         long now = Stopwatch.GetTimestamp();
         bool burst = now - _lastSmallCall < SpinTicks;
         _lastSmallCall = now;
-        if (burst) return true;
-        for (int w = 0; w < parts - 1; w++)
-            if (Workers[w].Sleeping) return false;
-        return true;
+        return burst;
     }
 
     private static Worker[] CreateWorkers()
@@ -111,30 +114,31 @@ internal static class CpuParallel
     }
 
     /// <summary>
-    /// The flags a caller and a worker exchange, alone on their cache line (padding on both sides keeps other
-    /// data, which either thread may be writing, from bouncing the line between the cores).
+    /// What a caller and a worker exchange, alone on one cache line (padding on both sides keeps other data, which
+    /// either thread may be writing, off it): a post and a completion each move just this line between the cores.
     /// </summary>
     [StructLayout(LayoutKind.Explicit, Size = 192)]
     private struct HandOff
     {
+        [FieldOffset(64)] public IParallelWork? Work;
+        [FieldOffset(72)] public Exception? Error;
         /// <summary>Idle, Posted, Running or Finished (see <see cref="Worker"/>).</summary>
-        [FieldOffset(64)] public int State;
+        [FieldOffset(80)] public int State;
         /// <summary>1 while the worker is blocked (or about to block) on its wake-up event.</summary>
-        [FieldOffset(68)] public int WorkerSleeping;
+        [FieldOffset(84)] public int WorkerSleeping;
         /// <summary>1 while the caller is blocked (or about to block) on the completion event.</summary>
-        [FieldOffset(72)] public int CallerWaiting;
-        [FieldOffset(76)] public int Part;
-        [FieldOffset(80)] public int Parts;
+        [FieldOffset(88)] public int CallerWaiting;
+        [FieldOffset(92)] public int Part;
+        [FieldOffset(96)] public int Parts;
     }
 
     private sealed class Worker
     {
+        // A finished part stays Finished until the next post: nothing needs to be written back after a join.
         private const int Idle = 0, Posted = 1, Running = 2, Finished = 3;
         private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
         private readonly ManualResetEventSlim _done = new(false, spinCount: 1);
         private HandOff _h;
-        private IParallelWork? _work;
-        private Exception? _error;
 
         public Worker(int index)
         {
@@ -146,8 +150,8 @@ internal static class CpuParallel
 
         public void Post(IParallelWork work, int part, int parts)
         {
-            _work = work;
-            _error = null;
+            _h.Work = work;
+            _h.Error = null;
             _h.Part = part;
             _h.Parts = parts;
             // A full fence between publishing the part and reading the sleeping flag (the worker does the mirror
@@ -156,8 +160,9 @@ internal static class CpuParallel
             if (Volatile.Read(ref _h.WorkerSleeping) != 0) _wake.Set();
         }
 
-        /// <summary>Withdraw the posted part if the worker has not picked it up yet.</summary>
-        public bool TryWithdraw() => Interlocked.CompareExchange(ref _h.State, Idle, Posted) == Posted;
+        /// <summary>Withdraw the posted part if the worker has not picked it up yet (a plain read first: usually it has).</summary>
+        public bool TryWithdraw() =>
+            Volatile.Read(ref _h.State) == Posted && Interlocked.CompareExchange(ref _h.State, Idle, Posted) == Posted;
 
         public Exception? Join()
         {
@@ -171,9 +176,7 @@ internal static class CpuParallel
                 }
                 Volatile.Write(ref _h.CallerWaiting, 0);
             }
-            Volatile.Write(ref _h.State, Idle);
-            _work = null;
-            return _error;
+            return _h.Error;
         }
 
         private void Loop()
@@ -192,8 +195,8 @@ internal static class CpuParallel
                 }
                 // A part withdrawn by the caller (state back to Idle) is skipped.
                 if (Interlocked.CompareExchange(ref _h.State, Running, Posted) != Posted) continue;
-                try { _work!.Execute(_h.Part, _h.Parts); }
-                catch (Exception e) { _error = e; }
+                try { _h.Work!.Execute(_h.Part, _h.Parts); }
+                catch (Exception e) { _h.Error = e; }
                 Interlocked.Exchange(ref _h.State, Finished);
                 if (Volatile.Read(ref _h.CallerWaiting) != 0) _done.Set();
             }
