@@ -248,8 +248,7 @@ public sealed partial class CpuBackend
         // Same-shape dense operands: one fused pass (target = source·scale + target).
         if (target.IsContiguous && source.IsContiguous && source.Shape == target.Shape)
         {
-            var t = tv.AsSpan(target.Offset, target.Length);
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(sv.AsSpan(source.Offset, source.Length), s, t, t);
+            MultiplyAddSliced(sv.AsSpan(source.Offset, source.Length), s, tv.AsSpan(target.Offset, target.Length));
             return;
         }
         if (scale == 1)
@@ -264,11 +263,7 @@ public sealed partial class CpuBackend
         int n = rows.RowLength, st = rows.Inner0, ss = rows.Inner1;
         while (rows.MoveNext(out int ot, out int os, out _))
         {
-            if (st == 1 && ss == 1)
-            {
-                var row = tv.AsSpan(ot, n);
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(sv.AsSpan(os, n), s, row, row);
-            }
+            if (st == 1 && ss == 1) MultiplyAddSliced(sv.AsSpan(os, n), s, tv.AsSpan(ot, n));
             else if (st == 1 && ss == 0)
             {
                 var row = tv.AsSpan(ot, n);
@@ -276,6 +271,18 @@ public sealed partial class CpuBackend
             }
             else
                 for (int i = 0; i < n; i++) tv[ot + i * st] += s * sv[os + i * ss];
+        }
+    }
+
+    /// <summary>t += s·source, slice by slice so that t stays in the cache (see <see cref="CacheSlices"/>).</summary>
+    private static void MultiplyAddSliced<T>(ReadOnlySpan<T> source, T s, Span<T> t) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int slice = CacheSlices.Split<T>(t.Length) ? CacheSlices.Length<T>() : t.Length;
+        for (int start = 0; start < t.Length; start += slice)
+        {
+            int len = Math.Min(slice, t.Length - start);
+            var part = t.Slice(start, len);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.Slice(start, len), s, part, part);
         }
     }
 

@@ -39,6 +39,11 @@ internal static class CpuGemm
         }
         if (work < GemmConfig.ParallelThreshold || CpuParallel.Threads == 1)
         {
+            if (RowSplitJob<T>.Applies(spec))
+            {
+                RowSplitJob<T>.ForThisThread.Run(g);
+                return;
+            }
             for (int i = 0; i < spec.Batch; i++) One(At(g, spec, i), 0, g.M, 0, g.N);
             return;
         }
@@ -211,5 +216,42 @@ internal sealed class GemvJob<T> : IParallelWork where T : unmanaged, IFloatingP
         g.OffsetC += start; // M = 1: C is a single row, so its row stride (N) plays no part
         g.N = end - start;
         SmallGemm.Run(g);
+    }
+}
+
+/// <summary>
+/// A small single product (64×64×64: a few microseconds) split into fixed bands of whole MR-row tiles, one per
+/// thread. The bands are the same on every call, so in a loop each core keeps its rows of A and C in its own
+/// cache. It goes through <see cref="CpuParallel.RunSmall"/>: the other core is used only when it is already
+/// polling for work or such calls come in a burst, since waking a sleeping thread costs more than the product.
+/// </summary>
+internal sealed class RowSplitJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [ThreadStatic] private static RowSplitJob<T>? _forThisThread;
+    public static RowSplitJob<T> ForThisThread => _forThisThread ??= new RowSplitJob<T>();
+
+    private GemmOperands<T> _operands;
+
+    public static bool Applies(in GemmSpec spec) =>
+        spec.Batch == 1 && (long)spec.M * spec.N * spec.K is >= GemmConfig.SmallParallelThreshold and < GemmConfig.ParallelThreshold
+        && CpuParallel.Threads > 1
+        && spec.M >= 2 * GemmConfig.MR && !SmallGemm.Applies(spec.M, spec.N, spec.TransA, spec.TransB);
+
+    public void Run(in GemmOperands<T> g)
+    {
+        _operands = g;
+        int parts = Math.Min(CpuParallel.Threads, g.M / GemmConfig.MR);
+        try { CpuParallel.RunSmall(this, parts); }
+        finally { _operands = default; }
+    }
+
+    public void Execute(int part, int parts) => Band(_operands, part, parts);
+
+    /// <summary>Band p of n: rows [p·T/n, (p+1)·T/n) in whole MR-row tiles (T tiles in all; the last one may be cut).</summary>
+    internal static void Band(in GemmOperands<T> g, int part, int parts)
+    {
+        int mr = GemmConfig.MR, tiles = (g.M + mr - 1) / mr;
+        int i0 = tiles * part / parts * mr, i1 = Math.Min(g.M, tiles * (part + 1) / parts * mr);
+        if (i0 < i1) CpuGemm.One(g, i0, i1, 0, g.N);
     }
 }

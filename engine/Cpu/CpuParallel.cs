@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace DiffTori.Engine;
 
@@ -9,10 +11,13 @@ internal interface IParallelWork
 }
 
 /// <summary>
-/// A tiny fork-join pool for the CPU kernels: persistent worker threads (one per extra core), each woken by
-/// its own event, so that splitting a kernel (GEMM, conv, elementwise, reductions) across cores allocates nothing (unlike Parallel.For, which
-/// allocates tasks and closures per call). The caller runs part 0 itself. If the pool is already in use
-/// (another thread's kernel, or a nested call), the work simply runs on the calling thread.
+/// A tiny fork-join pool for the CPU kernels: persistent worker threads (one per extra core), so that splitting
+/// a kernel (GEMM, conv, elementwise, reductions) across cores allocates nothing (unlike Parallel.For, which
+/// allocates tasks and closures per call). The caller runs part 0 itself; worker w always runs part w + 1, so a
+/// kernel that splits its data the same way on every call finds each part in the same core's cache.
+/// Hand-off and completion go through one flag per worker that both sides spin on; a worker that has had no
+/// work for <see cref="SpinTicks"/> blocks on an event, and only then does posting cost a wake-up system call.
+/// If the pool is already in use (another thread's kernel, or a nested call), the work runs on the calling thread.
 /// On a busy machine a worker may be slow to wake: when the caller is done with its own part and a worker
 /// has not started yet, the caller takes that part back and runs it instead of waiting for the wake-up.
 /// </summary>
@@ -21,10 +26,34 @@ internal static class CpuParallel
     /// <summary>Threads a kernel may use (the caller plus the workers).</summary>
     public static readonly int Threads = Math.Clamp(Environment.ProcessorCount, 1, 16);
 
+    /// <summary>
+    /// How long an idle worker (and a caller waiting for a worker) polls before it blocks. Kernels come in
+    /// bursts (a training step is hundreds of them) and waking a blocked thread costs tens of microseconds on
+    /// a virtual machine, so a worker that keeps polling between consecutive calls joins each of them at once.
+    /// </summary>
+    internal static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs
+
+    /// <summary>
+    /// After this much polling a waiting thread also yields its core between polls: on a loaded machine the thread
+    /// it waits for may be queued on the same core, and pure spinning would keep it from running.
+    /// </summary>
+    private static readonly long YieldTicks = Stopwatch.Frequency / 100_000; // 10 µs
+
     private static readonly Worker[] Workers = CreateWorkers();
     private static int _busy;
+    private static long _lastSmallCall;
 
-    public static void Run(IParallelWork work, int parts)
+    /// <summary>Run parts 0..parts-1 (at most <see cref="Threads"/>), waking workers that sleep.</summary>
+    public static void Run(IParallelWork work, int parts) => Run(work, parts, small: false);
+
+    /// <summary>
+    /// Like <see cref="Run(IParallelWork, int)"/> for work of only a few microseconds, where a wake-up system call
+    /// would cost as much as the part itself: sleeping workers are woken only when such calls come in a burst
+    /// (the previous one less than <see cref="SpinTicks"/> ago); otherwise everything runs on the calling thread.
+    /// </summary>
+    public static void RunSmall(IParallelWork work, int parts) => Run(work, parts, small: true);
+
+    private static void Run(IParallelWork work, int parts, bool small)
     {
         parts = Math.Min(parts, Threads);
         if (parts <= 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
@@ -34,13 +63,18 @@ internal static class CpuParallel
         }
         try
         {
-            for (int w = 0; w < parts - 1; w++) Workers[w].Start(work, w + 1, parts);
+            if (small && !SmallCallMayFork(parts))
+            {
+                for (int p = 0; p < parts; p++) work.Execute(p, parts);
+                return;
+            }
+            for (int w = 0; w < parts - 1; w++) Workers[w].Post(work, w + 1, parts);
             Exception? mine = null;
             try { work.Execute(0, parts); }
             catch (Exception e) { mine = e; }
             for (int w = 0; w < parts - 1; w++)
             {
-                if (Workers[w].TryCancel())
+                if (Workers[w].TryWithdraw())
                 {
                     try { work.Execute(w + 1, parts); }
                     catch (Exception e) { mine ??= e; }
@@ -57,6 +91,21 @@ internal static class CpuParallel
         }
     }
 
+    /// <summary>
+    /// True when the workers are polling, or when they sleep but the previous small call that found them asleep
+    /// was less than <see cref="SpinTicks"/> ago (a burst: waking them now pays off over the following calls).
+    /// </summary>
+    private static bool SmallCallMayFork(int parts)
+    {
+        bool asleep = false;
+        for (int w = 0; w < parts - 1; w++) asleep |= Workers[w].Sleeping;
+        if (!asleep) return true;
+        long now = Stopwatch.GetTimestamp();
+        bool burst = now - _lastSmallCall < SpinTicks;
+        _lastSmallCall = now;
+        return burst;
+    }
+
     private static Worker[] CreateWorkers()
     {
         var workers = new Worker[Threads - 1];
@@ -64,14 +113,32 @@ internal static class CpuParallel
         return workers;
     }
 
+    /// <summary>
+    /// What a caller and a worker exchange, alone on one cache line (padding on both sides keeps other data, which
+    /// either thread may be writing, off it): a post and a completion each move just this line between the cores.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 192)]
+    private struct HandOff
+    {
+        [FieldOffset(64)] public IParallelWork? Work;
+        [FieldOffset(72)] public Exception? Error;
+        /// <summary>Idle, Posted, Running or Finished (see <see cref="Worker"/>).</summary>
+        [FieldOffset(80)] public int State;
+        /// <summary>1 while the worker is blocked (or about to block) on its wake-up event.</summary>
+        [FieldOffset(84)] public int WorkerSleeping;
+        /// <summary>1 while the caller is blocked (or about to block) on the completion event.</summary>
+        [FieldOffset(88)] public int CallerWaiting;
+        [FieldOffset(92)] public int Part;
+        [FieldOffset(96)] public int Parts;
+    }
+
     private sealed class Worker
     {
+        // A finished part stays Finished until the next post: nothing needs to be written back after a join.
         private const int Idle = 0, Posted = 1, Running = 2, Finished = 3;
-        private readonly ManualResetEventSlim _go = new(false, spinCount: 2000);
-        private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
-        private IParallelWork? _work;
-        private int _part, _parts, _state;
-        private Exception? _error;
+        private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
+        private readonly ManualResetEventSlim _done = new(false, spinCount: 1);
+        private HandOff _h;
 
         public Worker(int index)
         {
@@ -79,51 +146,80 @@ internal static class CpuParallel
             thread.Start();
         }
 
-        public void Start(IParallelWork work, int part, int parts)
+        public bool Sleeping => Volatile.Read(ref _h.WorkerSleeping) != 0;
+
+        public void Post(IParallelWork work, int part, int parts)
         {
-            _work = work;
-            _part = part;
-            _parts = parts;
-            _error = null;
-            Volatile.Write(ref _state, Posted);
-            _go.Set();
+            _h.Work = work;
+            _h.Error = null;
+            _h.Part = part;
+            _h.Parts = parts;
+            // A full fence between publishing the part and reading the sleeping flag (the worker does the mirror
+            // image), so that either the worker sees the part or this thread sees that it must wake the worker.
+            Interlocked.Exchange(ref _h.State, Posted);
+            if (Volatile.Read(ref _h.WorkerSleeping) != 0) _wake.Set();
         }
 
-        /// <summary>Withdraw the posted part if the worker has not picked it up yet.</summary>
-        public bool TryCancel() => Interlocked.CompareExchange(ref _state, Idle, Posted) == Posted;
+        /// <summary>Withdraw the posted part if the worker has not picked it up yet (a plain read first: usually it has).</summary>
+        public bool TryWithdraw() =>
+            Volatile.Read(ref _h.State) == Posted && Interlocked.CompareExchange(ref _h.State, Idle, Posted) == Posted;
 
         public Exception? Join()
         {
-            _done.Wait();
-            _done.Reset();
-            Volatile.Write(ref _state, Idle);
-            _work = null;
-            return _error;
+            if (!SpinUntil(ref _h.State, Finished))
+            {
+                Interlocked.Exchange(ref _h.CallerWaiting, 1);
+                while (Volatile.Read(ref _h.State) != Finished)
+                {
+                    _done.Wait();
+                    _done.Reset();
+                }
+                Volatile.Write(ref _h.CallerWaiting, 0);
+            }
+            return _h.Error;
         }
-
-        /// <summary>
-        /// How long a worker keeps polling for the next part before it blocks. Kernels come in bursts (a
-        /// training step is hundreds of them), and waking a blocked thread costs tens of microseconds —
-        /// as much as half of a 1M-element add — so a short spin lets the second core join consecutive calls.
-        /// </summary>
-        private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
 
         private void Loop()
         {
             while (true)
             {
-                // The state, not the event, says whether a part is posted: spin on it first, then block.
-                long until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
-                while (Volatile.Read(ref _state) != Posted && System.Diagnostics.Stopwatch.GetTimestamp() < until)
-                    Thread.SpinWait(20);
-                if (Volatile.Read(ref _state) != Posted) _go.Wait();
-                _go.Reset();
+                if (!SpinUntil(ref _h.State, Posted))
+                {
+                    Interlocked.Exchange(ref _h.WorkerSleeping, 1);
+                    while (Volatile.Read(ref _h.State) != Posted)
+                    {
+                        _wake.Wait();
+                        _wake.Reset();
+                    }
+                    Volatile.Write(ref _h.WorkerSleeping, 0);
+                }
                 // A part withdrawn by the caller (state back to Idle) is skipped.
-                if (Interlocked.CompareExchange(ref _state, Running, Posted) != Posted) continue;
-                try { _work!.Execute(_part, _parts); }
-                catch (Exception e) { _error = e; }
-                Volatile.Write(ref _state, Finished);
-                _done.Set();
+                if (Interlocked.CompareExchange(ref _h.State, Running, Posted) != Posted) continue;
+                try { _h.Work!.Execute(_h.Part, _h.Parts); }
+                catch (Exception e) { _h.Error = e; }
+                Interlocked.Exchange(ref _h.State, Finished);
+                if (Volatile.Read(ref _h.CallerWaiting) != 0) _done.Set();
+            }
+        }
+
+        /// <summary>
+        /// Poll until the state equals value (true) or <see cref="SpinTicks"/> have passed (false); after
+        /// <see cref="YieldTicks"/> the core is offered to other threads between rounds of polling.
+        /// </summary>
+        private static bool SpinUntil(ref int state, int value)
+        {
+            if (Volatile.Read(ref state) == value) return true;
+            long start = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                for (int i = 0; i < 64; i++)
+                {
+                    if (Volatile.Read(ref state) == value) return true;
+                    Thread.SpinWait(1);
+                }
+                long waited = Stopwatch.GetTimestamp() - start;
+                if (waited > SpinTicks) return Volatile.Read(ref state) == value;
+                if (waited > YieldTicks) Thread.Yield();
             }
         }
     }
@@ -131,31 +227,71 @@ internal static class CpuParallel
 
 /// <summary>
 /// A parallel loop over chunks 0..count-1 for the elementwise and reduction kernels. Subclasses are cached
-/// per thread and hold the call's operands in fields, so a parallel call allocates nothing. Threads claim
-/// chunks from a shared counter, so a thread the OS delays does not hold up the others.
+/// per thread and hold the call's operands in fields, so a parallel call allocates nothing.
+/// Part p of the pool owns a fixed, contiguous range of chunks (the same on every call with the same count, so
+/// each core streams the same part of the data and finds what stayed in its cache), and takes its chunks from
+/// the front; a thread done with its own range steals the remaining chunks of the others from the back, so a
+/// thread the OS delays does not hold up the call.
 /// </summary>
 internal abstract class ChunkedWork : IParallelWork
 {
-    private int _next, _count;
+    /// <summary>One padded slot per part: the range [front, back) of chunks not yet taken, packed in one long.</summary>
+    private readonly long[] _ranges = new long[(CpuParallel.Threads + 1) * SlotStride];
+    private const int SlotStride = 16; // 128 bytes: no two slots share a cache line (or an adjacent-line prefetch pair)
+    private int _parts;
 
     /// <summary>Run every chunk once, spread over the pool; returns when all are done.</summary>
     protected void RunChunks(int count)
     {
-        _next = 0;
-        _count = count;
-        try { CpuParallel.Run(this, count); }
+        int parts = Math.Min(count, CpuParallel.Threads);
+        _parts = parts;
+        for (int p = 0; p < parts; p++)
+        {
+            long front = (long)count * p / parts, back = (long)count * (p + 1) / parts;
+            Volatile.Write(ref Slot(p), back << 32 | front);
+        }
+        try { CpuParallel.Run(this, parts); }
         finally { Clear(); }
     }
 
     public void Execute(int part, int parts)
     {
-        while (true)
+        while (TakeFront(part, out int chunk)) RunChunk(chunk);
+        for (int other = 1; other < _parts; other++)
         {
-            int chunk = Interlocked.Increment(ref _next) - 1;
-            if (chunk >= _count) return;
-            RunChunk(chunk);
+            int victim = (part + other) % _parts;
+            while (TakeBack(victim, out int chunk)) RunChunk(chunk);
         }
     }
+
+    private bool TakeFront(int part, out int chunk)
+    {
+        ref long slot = ref Slot(part);
+        while (true)
+        {
+            long range = Volatile.Read(ref slot);
+            int front = (int)range, back = (int)(range >> 32);
+            chunk = front;
+            if (front >= back) return false;
+            if (Interlocked.CompareExchange(ref slot, (long)back << 32 | (uint)(front + 1), range) == range) return true;
+        }
+    }
+
+    private bool TakeBack(int part, out int chunk)
+    {
+        ref long slot = ref Slot(part);
+        while (true)
+        {
+            long range = Volatile.Read(ref slot);
+            int front = (int)range, back = (int)(range >> 32);
+            chunk = back - 1;
+            if (front >= back) return false;
+            if (Interlocked.CompareExchange(ref slot, (long)(back - 1) << 32 | (uint)front, range) == range) return true;
+        }
+    }
+
+    /// <summary>Part p's slot (slot 0 of the array is left unused, away from the array's header).</summary>
+    private ref long Slot(int part) => ref _ranges[(part + 1) * SlotStride];
 
     protected abstract void RunChunk(int chunk);
 

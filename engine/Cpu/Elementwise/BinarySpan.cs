@@ -13,11 +13,28 @@ internal static class BinarySpan
     public static void Apply<T>(BinaryOp op, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, bool aScalar, bool bScalar)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (!CacheSlices.Split<T>(y.Length))
+        {
+            ApplyOne(op, a, b, y, aScalar, bScalar);
+            return;
+        }
+        // Slice by slice, so the result is written through the cache (see CacheSlices).
+        int slice = CacheSlices.Length<T>();
+        for (int start = 0; start < y.Length; start += slice)
+        {
+            int len = Math.Min(slice, y.Length - start);
+            ApplyOne(op, aScalar ? a : a.Slice(start, len), bScalar ? b : b.Slice(start, len), y.Slice(start, len), aScalar, bScalar);
+        }
+    }
+
+    private static void ApplyOne<T>(BinaryOp op, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, bool aScalar, bool bScalar)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         if (aScalar && bScalar)
         {
             // Both operands constant along the row: compute one value and fill.
             T one = default;
-            Apply(op, a[..1], b[..1], new Span<T>(ref one), false, false);
+            ApplyOne(op, a[..1], b[..1], new Span<T>(ref one), false, false);
             y.Fill(one);
             return;
         }

@@ -18,6 +18,23 @@ internal static class UnarySpan
     public static void Apply<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y, double p0, double p1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (!CacheSlices.Split<T>(y.Length))
+        {
+            ApplyOne(op, x, y, p0, p1);
+            return;
+        }
+        // Slice by slice, so the result is written through the cache (see CacheSlices).
+        int slice = CacheSlices.Length<T>();
+        for (int start = 0; start < y.Length; start += slice)
+        {
+            int len = Math.Min(slice, y.Length - start);
+            ApplyOne(op, x.Slice(start, len), y.Slice(start, len), p0, p1);
+        }
+    }
+
+    private static void ApplyOne<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y, double p0, double p1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         T a = T.CreateTruncating(p0), b = T.CreateTruncating(p1);
         switch (op)
         {

@@ -34,8 +34,14 @@ internal static class GemmConfig
     /// <summary>A non-transposed A with at most this many elements (in the rows one thread handles) is read in place, not packed.</summary>
     public const long DirectALimit = 96 * 1024;
 
-    /// <summary>Below this many multiply-adds a product runs on one thread.</summary>
+    /// <summary>From this many multiply-adds on, a product is split across the threads (waking sleeping workers).</summary>
     public const long ParallelThreshold = 96L * 96 * 96;
+
+    /// <summary>
+    /// From this many multiply-adds on (below <see cref="ParallelThreshold"/>), a single product is split in row
+    /// bands when the other core is awake: at 48³ one band takes about a microsecond, well above the hand-off cost.
+    /// </summary>
+    public const long SmallParallelThreshold = 48L * 48 * 48;
 
     /// <summary>Products with at most this many rows (or columns) take the unpacked matrix-vector path.</summary>
     public const int SmallExtent = 4;
