@@ -162,6 +162,7 @@ public static class OpCases
                              select new OpInstance($"matmul {sa} {sb}", [Values(sa, seed), Values(sb, seed + 1)], xs => F.Matmul(xs[0], xs[1]));
         c["linear"] = LinearCase("linear", F.Linear);
         c["linear_composite"] = LinearCase("linear composite", F.LinearComposite);
+        c["linear_elu"] = from alpha in Gen.Elements(1.0, 0.5) from inst in LinearCase($"linear_elu {alpha}", (x, w, b) => F.LinearElu(x, w, b, alpha)) select inst;
 
         // ---- softmax family, norms, losses ----
         c["softmax"] = from s in Shape(1) from axis in Gen.Choose(-s.Rank, s.Rank - 1) from seed in Seed
