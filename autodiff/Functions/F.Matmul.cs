@@ -76,8 +76,7 @@ public static partial class F
     private static Grads LinearGrads(Node n, Var g)
     {
         bool needX = n.Needs(0), needW = n.Needs(1);
-        var g2 = Reshape(g, -1, g.Shape[g.Rank - 1]);
-        var x2 = Reshape(n.A, -1, n.A.Shape[n.A.Rank - 1]);
+        var g2 = AsMatrix(g);
         Var? gx = null, gw = null, gb = null;
         double beta = 1;
         var weightTarget = needW ? Backprop.DirectGradTarget(n.B, n.B.Shape, out beta) : null;
@@ -91,8 +90,8 @@ public static partial class F
         else
         {
             if (needX) gx = Matmul(g, n.B);
-            if (weightTarget is not null) AddWeightGradient(g2.Value, x2.Value, weightTarget, beta);
-            else if (needW) gw = Matmul(g2, x2, transA: true);
+            if (weightTarget is not null) AddWeightGradient(g2.Value, AsMatrix(n.A).Value, weightTarget, beta);
+            else if (needW) gw = Matmul(g2, AsMatrix(n.A), transA: true);
         }
         if (n.Arity == 3 && n.Needs(2))
         {
@@ -107,6 +106,9 @@ public static partial class F
         }
         return (gx, gw, gb);
     }
+
+    /// <summary>v as a matrix [rows, last axis] (v itself when it already is one).</summary>
+    private static Var AsMatrix(Var v) => v.Rank == 2 ? v : Reshape(v, -1, v.Shape[v.Rank - 1]);
 
     /// <summary>
     /// target = gᵀ·x + beta·target for g [rows, out], x [rows, in]. A single row (batch 1) is an outer
