@@ -8,11 +8,10 @@ namespace DiffTori.Engine.Tests.Gpu;
 /// </summary>
 public class GpuRowLinearTests
 {
-    [Theory]
-    [InlineData(37, 19)]
-    [InlineData(5, 130)]
-    public void Row_linear_ops_match_the_cpu_kernels(int outF, int inF)
+    [Fact]
+    public void Row_linear_ops_match_the_cpu_kernels()
     {
+        const int outF = 37, inF = 19;
         foreach (var act in new[] { LinearEpilogue.None, LinearEpilogue.Elu })
         {
             using var x = Sim.Tensor(new Shape(1, inF), 1);
@@ -49,6 +48,6 @@ public class GpuRowLinearTests
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-12 * (1 + Math.Abs(expected[i])) * 100, $"{what} [{i}]: cpu {expected[i]}, simulator {actual[i]}");
+            if (!(Math.Abs(expected[i] - actual[i]) <= 1e-10 * (1 + Math.Abs(expected[i])))) Assert.Fail($"{what} [{i}]: cpu {expected[i]}, simulator {actual[i]}");
     }
 }

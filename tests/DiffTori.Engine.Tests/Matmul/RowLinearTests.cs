@@ -59,8 +59,8 @@ public class RowLinearTests
                 scale += Math.Abs(xr[p] * wr[o * inF + p]);
             }
             double expected = act == LinearEpilogue.Elu && z <= 0 ? alpha * (Math.Exp(z) - 1) : z;
-            Assert.True(Math.Abs(got[o] - expected) <= eps * (scale + 1),
-                $"row linear {dtype} {inF}->{outF} bias={withBias} {act}: y[{o}] = {got[o]:R}, expected {expected:R}");
+            if (!(Math.Abs(got[o] - expected) <= eps * (scale + 1)))
+                Assert.Fail($"row linear {dtype} {inF}->{outF} bias={withBias} {act}: y[{o}] = {got[o]:R}, expected {expected:R}");
         }
     }
 
@@ -104,7 +104,7 @@ public class RowLinearTests
             {
                 double sum = 0, scale = 0;
                 for (int o = 0; o < outF; o++) { sum += gr[o] * wr[o * inF + p]; scale += Math.Abs(gr[o] * wr[o * inF + p]); }
-                Assert.True(Math.Abs(got[p] - sum) <= eps * (scale + 1), $"row linear backward {dtype} {inF}->{outF}: gradX[{p}] = {got[p]:R}, expected {sum:R}");
+                if (!(Math.Abs(got[p] - sum) <= eps * (scale + 1))) Assert.Fail($"row linear backward {dtype} {inF}->{outF}: gradX[{p}] = {got[p]:R}, expected {sum:R}");
             }
         }
         var gotW = gradW.ToDoubleArray();
@@ -113,8 +113,8 @@ public class RowLinearTests
         {
             int i = o * inF + p;
             double expected = !wantW ? priorR[i] : (accumulate ? priorR[i] : 0) + gr[o] * xr[p];
-            Assert.True(Math.Abs(gotW[i] - expected) <= eps * (Math.Abs(expected) + 1),
-                $"row linear backward {dtype} {inF}->{outF} accumulate={accumulate} wantW={wantW}: gradW[{o},{p}] = {gotW[i]:R}, expected {expected:R}");
+            if (!(Math.Abs(gotW[i] - expected) <= eps * (Math.Abs(expected) + 1)))
+                Assert.Fail($"row linear backward {dtype} {inF}->{outF} accumulate={accumulate} wantW={wantW}: gradW[{o},{p}] = {gotW[i]:R}, expected {expected:R}");
         }
     }
 
