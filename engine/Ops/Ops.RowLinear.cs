@@ -13,7 +13,8 @@ public static partial class Ops
     /// <summary>
     /// act(x·Wᵀ + bias) for x [..., in], weight [out, in], bias [out] or null. A single input row on the CPU
     /// (batch 1) runs as one pass over W split between the cores, with the bias and activation in the
-    /// epilogue; anything else is <see cref="Linear"/> followed by the activation in place.
+    /// epilogue; more rows on the CPU run the GEMM (beta = 0) and then bias and activation in one pass over
+    /// the output; other devices run <see cref="Linear"/> and the activation in place.
     /// </summary>
     public static Tensor LinearActivation(Tensor x, Tensor weight, Tensor? bias, LinearEpilogue activation, double alpha = 1.0)
     {
@@ -32,9 +33,35 @@ public static partial class Ops
             NumericCheck.After("linear", y);
             return y;
         }
+        if (IsBatchedCpuLinear(x, weight, bias))
+        {
+            // The product with beta = 0, then bias and activation in one pass over the output.
+            int inFeatures = weight.Shape[1], outFeatures = weight.Shape[0], rows = x.Length / inFeatures;
+            var y = Tensor.Empty(x.Shape.With(x.Rank - 1, outFeatures), x.DType, x.Device);
+            using (var x2 = x.Reshape(rows, inFeatures))
+            using (var y2 = y.Reshape(rows, outFeatures))
+                Matmul(x2, weight, y2, transB: true);
+            bool elu = activation == LinearEpilogue.Elu;
+            if (x.DType == DType.Float32)
+                BiasActivationJob<float>.ForThisThread.Run(y.CpuArray<float>(), y.Offset, rows, outFeatures, bias?.CpuArray<float>(), bias?.Offset ?? 0, elu, (float)alpha);
+            else
+                BiasActivationJob<double>.ForThisThread.Run(y.CpuArray<double>(), y.Offset, rows, outFeatures, bias?.CpuArray<double>(), bias?.Offset ?? 0, elu, alpha);
+            NumericCheck.After("linear", y);
+            return y;
+        }
         var result = Linear(x, weight, bias);
         if (activation == LinearEpilogue.Elu) Unary(UnaryOp.Elu, result, result, alpha);
         return result;
+    }
+
+    /// <summary>Whether the batched CPU path applies: dense x with at least one row, dense W and bias, float32/64.</summary>
+    private static bool IsBatchedCpuLinear(Tensor x, Tensor weight, Tensor? bias)
+    {
+        int inFeatures = x.Shape[x.Rank - 1];
+        if (weight.Shape[1] != inFeatures || inFeatures == 0 || x.Length == 0 || weight.Shape[0] == 0) return false;
+        if (bias is not null && (bias.DType != x.DType || bias.Device != x.Device || bias.Rank != 1 || bias.Shape[0] != weight.Shape[0] || !bias.IsContiguous))
+            return false;
+        return x.Device.IsCpu && x.IsContiguous && weight.Device.IsCpu;
     }
 
     /// <summary>

@@ -40,27 +40,52 @@ public class RowLinearTests
         }
     }
 
-    private static void ForwardCase(int outF, int inF, int seed, DType dtype, bool withBias, LinearEpilogue act, double alpha)
+    private static void ForwardCase(int outF, int inF, int seed, DType dtype, bool withBias, LinearEpilogue act, double alpha) =>
+        ForwardCase(new Shape(1, inF), outF, seed, dtype, withBias, act, alpha);
+
+    [Fact]
+    public void BatchedForwardMatchesNaiveOnRandomSizes() =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(30), Prop.ForAll(
+            (from lead in Gen.Elements(new Shape(2), new Shape(7), new Shape(2, 3), new Shape(33)) from s in Sizes select (lead, s)).ToArbitrary(), c =>
+            {
+                var xs = c.lead.Insert(c.lead.Rank, c.s.In);
+                foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+                    ForwardCase(xs, c.s.Out, c.s.Seed, dtype, c.s.Seed % 2 == 0, c.s.Seed % 3 == 0 ? LinearEpilogue.None : LinearEpilogue.Elu, 0.5 + c.s.Seed % 2);
+            }));
+
+    [Theory]
+    [InlineData(512, 512, 56)]  // TD-MPC's layers at batch 512: bias and ELU in one pass, rows split between the cores
+    [InlineData(512, 50, 512)]
+    [InlineData(64, 512, 512)]
+    public void BatchedForwardMatchesNaiveOnMlpShapes(int rows, int outF, int inF)
     {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            ForwardCase(new Shape(rows, inF), outF, rows + outF, dtype, true, LinearEpilogue.Elu, 1.0);
+    }
+
+    private static void ForwardCase(Shape xShape, int outF, int seed, DType dtype, bool withBias, LinearEpilogue act, double alpha)
+    {
+        int inF = xShape[xShape.Rank - 1], rows = xShape.Length / inF;
         var random = new System.Random(seed);
-        using var x = Tensor.FromDoubles(Data(random, inF), new Shape(1, inF)).Cast(dtype);
+        using var x = Tensor.FromDoubles(Data(random, xShape.Length), xShape).Cast(dtype);
         using var w = Tensor.FromDoubles(Data(random, outF * inF), new Shape(outF, inF)).Cast(dtype);
         using var b = Tensor.FromDoubles(Data(random, outF), new Shape(outF)).Cast(dtype);
         using var y = Ops.LinearActivation(x, w, withBias ? b : null, act, alpha);
-        Assert.Equal(new Shape(1, outF), y.Shape);
+        Assert.Equal(xShape.With(xShape.Rank - 1, outF), y.Shape);
         double[] xr = x.ToDoubleArray(), wr = w.ToDoubleArray(), br = b.ToDoubleArray(), got = y.ToDoubleArray();
         double eps = dtype == DType.Float32 ? 2e-6 : 1e-13;
+        for (int i = 0; i < rows; i++)
         for (int o = 0; o < outF; o++)
         {
             double z = withBias ? br[o] : 0, scale = withBias ? Math.Abs(br[o]) : 0;
             for (int p = 0; p < inF; p++)
             {
-                z += xr[p] * wr[o * inF + p];
-                scale += Math.Abs(xr[p] * wr[o * inF + p]);
+                z += xr[i * inF + p] * wr[o * inF + p];
+                scale += Math.Abs(xr[i * inF + p] * wr[o * inF + p]);
             }
             double expected = act == LinearEpilogue.Elu && z <= 0 ? alpha * (Math.Exp(z) - 1) : z;
-            if (!(Math.Abs(got[o] - expected) <= eps * (scale + 1)))
-                Assert.Fail($"row linear {dtype} {inF}->{outF} bias={withBias} {act}: y[{o}] = {got[o]:R}, expected {expected:R}");
+            if (!(Math.Abs(got[i * outF + o] - expected) <= eps * (scale + 1)))
+                Assert.Fail($"linear {dtype} x {xShape} -> {outF} bias={withBias} {act}: y[{i},{o}] = {got[i * outF + o]:R}, expected {expected:R}");
         }
     }
 
