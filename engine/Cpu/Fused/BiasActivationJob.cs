@@ -39,21 +39,28 @@ internal sealed class BiasActivationJob<T> : ChunkedWork where T : unmanaged, IF
 
     protected override void Clear() => _y = _b = [];
 
+    private void Row(Span<T> y) =>
+        LinearEpilogueKernel.Apply(y, _hasBias ? _b.AsSpan(_offB, _cols) : default, _hasBias, _elu, _alpha);
+}
+
+/// <summary>y = act(y + b) over one span (bias optional, activation none or ELU), SIMD; shared by the linear kernels.</summary>
+internal static class LinearEpilogueKernel
+{
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Row(Span<T> y)
+    public static void Apply<T>(Span<T> y, ReadOnlySpan<T> b, bool hasBias, bool elu, T alphaValue) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ReadOnlySpan<T> b = _hasBias ? _b.AsSpan(_offB, _cols) : default;
+        if (!hasBias && !elu) return;
         int j = 0;
         if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated)
         {
             var ys = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(y);
             var bs = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(b);
-            var alpha = Vector512.Create(float.CreateTruncating(_alpha));
+            var alpha = Vector512.Create(float.CreateTruncating(alphaValue));
             for (; j + Vector512<float>.Count <= ys.Length; j += Vector512<float>.Count)
             {
                 var z = Vector512.Create(ys.Slice(j, Vector512<float>.Count));
-                if (_hasBias) z += Vector512.Create(bs.Slice(j, Vector512<float>.Count));
-                if (_elu)
+                if (hasBias) z += Vector512.Create(bs.Slice(j, Vector512<float>.Count));
+                if (elu)
                 {
                     var negative = alpha * (FastExp.NonPositive(Vector512.Min(z, Vector512<float>.Zero)) - Vector512<float>.One);
                     z = Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), z, negative);
@@ -63,12 +70,12 @@ internal sealed class BiasActivationJob<T> : ChunkedWork where T : unmanaged, IF
         }
         else if (typeof(T) == typeof(double) && Vector512.IsHardwareAccelerated)
         {
-            var alpha = Vector512.Create(_alpha);
+            var alpha = Vector512.Create(alphaValue);
             for (; j + Vector512<T>.Count <= y.Length; j += Vector512<T>.Count)
             {
                 var z = Vector512.Create<T>(y.Slice(j, Vector512<T>.Count));
-                if (_hasBias) z += Vector512.Create<T>(b.Slice(j, Vector512<T>.Count));
-                if (_elu)
+                if (hasBias) z += Vector512.Create<T>(b.Slice(j, Vector512<T>.Count));
+                if (elu)
                 {
                     var negative = alpha * (Vector512.Exp(Vector512.Min(z, Vector512<T>.Zero).AsDouble()).As<double, T>() - Vector512<T>.One);
                     z = Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<T>.Zero), z, negative);
@@ -78,8 +85,8 @@ internal sealed class BiasActivationJob<T> : ChunkedWork where T : unmanaged, IF
         }
         for (; j < y.Length; j++)
         {
-            T z = _hasBias ? y[j] + b[j] : y[j];
-            y[j] = _elu && !(z > T.Zero) ? _alpha * (T.Exp(T.Min(z, T.Zero)) - T.One) : z;
+            T z = hasBias ? y[j] + b[j] : y[j];
+            y[j] = elu && !(z > T.Zero) ? alphaValue * (T.Exp(T.Min(z, T.Zero)) - T.One) : z;
         }
     }
 }

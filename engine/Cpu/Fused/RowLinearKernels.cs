@@ -18,8 +18,8 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
     [ThreadStatic] private static RowLinearJob<T>? _forThisThread;
     public static RowLinearJob<T> ForThisThread => _forThisThread ??= new RowLinearJob<T>();
 
-    /// <summary>Weights of at least this many elements (64 KB in float32) are split between the cores.</summary>
-    public const int ParallelElements = 1 << 14;
+    /// <summary>Weights of at least this many elements (256 KB in float32) are split between the cores; below, a fork-join costs about what it saves.</summary>
+    public const int ParallelElements = 1 << 16;
 
     private T[] _w = [], _x = [], _y = [], _b = [], _gw = [], _partials = [];
     private int _offW, _offX, _offY, _offB, _offGw, _rows, _cols;
@@ -98,34 +98,27 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
         {
             ref T w0 = ref _w[_offW + o * k];
             Dot4(ref w0, ref Unsafe.Add(ref w0, k), ref Unsafe.Add(ref w0, 2 * k), ref Unsafe.Add(ref w0, 3 * k), ref x, k,
-                out T d0, out T d1, out T d2, out T d3);
-            _y[_offY + o] = Epilogue(d0, o);
-            _y[_offY + o + 1] = Epilogue(d1, o + 1);
-            _y[_offY + o + 2] = Epilogue(d2, o + 2);
-            _y[_offY + o + 3] = Epilogue(d3, o + 3);
+                out _y[_offY + o], out _y[_offY + o + 1], out _y[_offY + o + 2], out _y[_offY + o + 3]);
         }
         for (; o < end; o++)
         {
             ref T w0 = ref _w[_offW + o * k];
-            Dot4(ref w0, ref w0, ref w0, ref w0, ref x, k, out T d0, out _, out _, out _);
-            _y[_offY + o] = Epilogue(d0, o);
+            Dot4(ref w0, ref w0, ref w0, ref w0, ref x, k, out _y[_offY + o], out _, out _, out _);
         }
+        // Bias and activation over this part's outputs in one vector pass.
+        LinearEpilogueKernel.Apply(_y.AsSpan(_offY + start, end - start), _hasBias ? _b.AsSpan(_offB + start, end - start) : default, _hasBias, _elu, _alpha);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private T Epilogue(T dot, int o)
-    {
-        T z = _hasBias ? dot + _b[_offB + o] : dot;
-        return _elu && !(z > T.Zero) ? _alpha * (T.Exp(T.Min(z, T.Zero)) - T.One) : z;
-    }
-
-    /// <summary>Four dot products of length k against x: Vector512 blocks, then Vector256 blocks, then scalars.</summary>
+    /// <summary>
+    /// Four dot products of length k against x: Vector512 blocks, then one Vector256 block folded into the low
+    /// half of the same sums (one horizontal sum per row, which dominates when k is small, e.g. 56), then scalars.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Dot4(ref T w0, ref T w1, ref T w2, ref T w3, ref T x, int k, out T d0, out T d1, out T d2, out T d3)
     {
         int p = 0;
         d0 = d1 = d2 = d3 = T.Zero;
-        if (Vector512.IsHardwareAccelerated && k >= Vector512<T>.Count)
+        if (Vector512.IsHardwareAccelerated && k >= Vector256<T>.Count)
         {
             Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
             for (; p + Vector512<T>.Count <= k; p += Vector512<T>.Count)
@@ -136,9 +129,18 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
                 s2 = MicroKernel.Fma(Vector512.LoadUnsafe(ref w2, (nuint)p), xv, s2);
                 s3 = MicroKernel.Fma(Vector512.LoadUnsafe(ref w3, (nuint)p), xv, s3);
             }
+            if (p + Vector256<T>.Count <= k)
+            {
+                var xv = Vector512.Create(Vector256.LoadUnsafe(ref x, (nuint)p), Vector256<T>.Zero);
+                s0 = MicroKernel.Fma(Vector512.Create(Vector256.LoadUnsafe(ref w0, (nuint)p), Vector256<T>.Zero), xv, s0);
+                s1 = MicroKernel.Fma(Vector512.Create(Vector256.LoadUnsafe(ref w1, (nuint)p), Vector256<T>.Zero), xv, s1);
+                s2 = MicroKernel.Fma(Vector512.Create(Vector256.LoadUnsafe(ref w2, (nuint)p), Vector256<T>.Zero), xv, s2);
+                s3 = MicroKernel.Fma(Vector512.Create(Vector256.LoadUnsafe(ref w3, (nuint)p), Vector256<T>.Zero), xv, s3);
+                p += Vector256<T>.Count;
+            }
             d0 = Vector512.Sum(s0); d1 = Vector512.Sum(s1); d2 = Vector512.Sum(s2); d3 = Vector512.Sum(s3);
         }
-        if (Vector256.IsHardwareAccelerated && p + Vector256<T>.Count <= k)
+        else if (Vector256.IsHardwareAccelerated && k >= Vector256<T>.Count)
         {
             Vector256<T> s0 = default, s1 = default, s2 = default, s3 = default;
             for (; p + Vector256<T>.Count <= k; p += Vector256<T>.Count)
@@ -149,7 +151,7 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
                 s2 = MicroKernel.Fma(Vector256.LoadUnsafe(ref w2, (nuint)p), xv, s2);
                 s3 = MicroKernel.Fma(Vector256.LoadUnsafe(ref w3, (nuint)p), xv, s3);
             }
-            d0 += Vector256.Sum(s0); d1 += Vector256.Sum(s1); d2 += Vector256.Sum(s2); d3 += Vector256.Sum(s3);
+            d0 = Vector256.Sum(s0); d1 = Vector256.Sum(s1); d2 = Vector256.Sum(s2); d3 = Vector256.Sum(s3);
         }
         for (; p < k; p++)
         {
