@@ -21,8 +21,8 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
     /// <summary>Weights of at least this many elements (256 KB in float32) are split between the cores; below, a fork-join costs about what it saves.</summary>
     public const int ParallelElements = 1 << 16;
 
-    private T[] _w = [], _x = [], _y = [], _b = [], _gw = [], _partials = [];
-    private int _offW, _offX, _offY, _offB, _offGw, _rows, _cols;
+    private T[] _w = [], _x = [], _y = [], _b = [], _g = [], _gw = [], _partials = [];
+    private int _offW, _offX, _offY, _offB, _offG, _offGw, _rows, _cols;
     private bool _backward, _hasBias, _elu, _accumulate, _wantX, _wantW;
     private T _alpha;
 
@@ -46,7 +46,7 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
         T[]? gradX, int offGx, int rows, int cols)
     {
         int parts = PartsFor(rows, cols);
-        (_w, _offW, _y, _offY, _x, _offX, _rows, _cols) = (w, offW, g, offG, x, offX, rows, cols);
+        (_w, _offW, _g, _offG, _x, _offX, _rows, _cols) = (w, offW, g, offG, x, offX, rows, cols);
         (_gw, _offGw, _accumulate, _backward) = (gradW ?? [], offGw, accumulate, true);
         bool wantX = gradX is not null;
         if (wantX && _partials.Length < parts * cols) _partials = new T[parts * cols];
@@ -72,7 +72,7 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
 
     private void Clear()
     {
-        _w = _x = _y = _b = _gw = [];
+        _w = _x = _y = _b = _g = _gw = [];
     }
 
     /// <summary>Part p of n takes the output rows of groups [p·G/n, (p+1)·G/n) of four rows (as the batch-1 GEMV).</summary>
@@ -173,7 +173,7 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
         ref T acc = ref wantX ? ref _partials[part * k] : ref x;
         for (int o = start; o < end; o++)
         {
-            T go = _y[_offY + o];
+            T go = _g[_offG + o];
             ref T w = ref _w[_offW + o * k];
             ref T gw = ref wantW ? ref _gw[_offGw + o * k] : ref x;
             int p = 0;
