@@ -69,58 +69,12 @@ public static partial class F
 
     public static Var Relu(Var x) => Record.Op("relu", Ops.Relu(x.Value), x, static (n, g) => g * Constant(Ops.Greater(n.A.Value, 0)));
 
-    /// <summary>x for x &gt; 0, α(eˣ − 1) otherwise; d/dx = 1, or y + α.</summary>
+    /// <summary>x for x &gt; 0, α(eˣ − 1) otherwise; d/dx = 1, or y + α (one fused op, <see cref="EluGrad"/>).</summary>
     public static Var Elu(Var x, double alpha = 1.0)
     {
-        var y = Record.Op("elu", Ops.Elu(x.Value, alpha), x,
-            static (n, g) => EluBackwardFast(n.A.Value, n.Out.Value, g.Value, n.P0) is { } fast
-                ? new Var(fast, null)
-                : Where(Constant(Ops.Greater(n.A.Value, 0)), g, g * (n.Out + n.P0)));
+        var y = Record.Op("elu", Ops.Elu(x.Value, alpha), x, static (n, g) => EluGrad(g, n.A, n.Out, n.P0));
         y.Node?.P0 = alpha;
         return y;
-    }
-
-    /// <summary>
-    /// ELU's gradient in one SIMD pass, g where x > 0 else g·(y + α), when nothing is being recorded and all three
-    /// are dense CPU tensors of one float type; null otherwise (the rule then uses differentiable ops).
-    /// </summary>
-    private static Tensor? EluBackwardFast(Tensor x, Tensor y, Tensor g, double alpha)
-    {
-        if (Autograd.IsGradEnabled || !x.Device.IsCpu || !x.IsContiguous || !y.IsContiguous || !g.IsContiguous
-            || x.Shape != g.Shape || y.Shape != g.Shape || x.DType != g.DType || y.DType != g.DType) return null;
-        if (g.DType == DType.Float32)
-        {
-            var r = Tensor.Empty(g.Shape, g.DType, g.Device);
-            EluBackward(x.AsSpan<float>(), y.AsSpan<float>(), g.AsSpan<float>(), r.AsSpan<float>(), (float)alpha);
-            return r;
-        }
-        if (g.DType == DType.Float64)
-        {
-            var r = Tensor.Empty(g.Shape, g.DType, g.Device);
-            EluBackward(x.AsSpan<double>(), y.AsSpan<double>(), g.AsSpan<double>(), r.AsSpan<double>(), alpha);
-            return r;
-        }
-        return null;
-    }
-
-    private static void EluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> r, T alpha)
-        where T : unmanaged, System.Numerics.INumber<T>
-    {
-        int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
-        {
-            int width = System.Numerics.Vector<T>.Count;
-            var a = new System.Numerics.Vector<T>(alpha);
-            for (; i <= r.Length - width; i += width)
-            {
-                var vx = new System.Numerics.Vector<T>(x.Slice(i, width));
-                var vg = new System.Numerics.Vector<T>(g.Slice(i, width));
-                var vy = new System.Numerics.Vector<T>(y.Slice(i, width));
-                var positive = System.Numerics.Vector.GreaterThan(vx, System.Numerics.Vector<T>.Zero);
-                System.Numerics.Vector.ConditionalSelect(positive, vg, vg * (vy + a)).CopyTo(r.Slice(i, width));
-            }
-        }
-        for (; i < r.Length; i++) r[i] = x[i] > T.Zero ? g[i] : g[i] * (y[i] + alpha);
     }
 
     /// <summary>σ(x) = 1/(1+e⁻ˣ); d/dx = y(1 − y). (Composite form: <see cref="SigmoidComposite"/>.)</summary>

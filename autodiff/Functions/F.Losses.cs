@@ -4,8 +4,27 @@ namespace DiffTori.Autodiff;
 
 public static partial class F
 {
-    /// <summary>Mean squared error mean((a − b)²) (b broadcast to a).</summary>
-    public static Var Mse(Var a, Var b) => Mean(Square(a - b));
+    /// <summary>
+    /// Mean squared error mean((a − b)²). For operands of one shape this is one fused op (one pass forward,
+    /// one pass per gradient); with broadcasting (b broadcast to a) it is <see cref="MseComposite"/>.
+    /// Rules: ∂a = (a − b)·2g/N, ∂b = −∂a (written with F ops, so they are differentiable again).
+    /// </summary>
+    public static Var Mse(Var a, Var b)
+    {
+        if (a.Shape != b.Shape || a.DType != b.DType || a.Length == 0) return MseComposite(a, b);
+        var value = ElementwiseKernels.MeanSquaredError(a.Value, b.Value);
+        return Record.Op("mse", value, a, b, static (n, g) =>
+        {
+            double scale = 2.0 / n.A.Length;
+            if (!Autograd.IsGradEnabled && ElementwiseKernels.ScaledDifference(n.A.Value, n.B.Value, g.Value, scale, n.Needs(0), n.Needs(1)) is { } fast)
+                return (fast.A is { } ga ? Constant(ga) : null, fast.B is { } gb ? Constant(gb) : null);
+            var d = (n.A - n.B) * (g * scale);
+            return (n.Needs(0) ? d : null, n.Needs(1) ? -d : null);
+        });
+    }
+
+    /// <summary>mean((a − b)²) from primitives (b broadcast to a), for comparison with the fused <see cref="Mse"/>.</summary>
+    public static Var MseComposite(Var a, Var b) => Mean(Square(a - b));
 
     /// <summary>Sum of squared errors with weights w (e.g. per-step ρᵗ or priority weights): Σ w·(a − b)².</summary>
     public static Var WeightedSse(Var a, Var b, Var weight) => Sum(weight * Square(a - b));

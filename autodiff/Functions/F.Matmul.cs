@@ -37,39 +37,78 @@ public static partial class F
     }
 
     /// <summary>
-    /// x·Wᵀ + b for x [..., in], weight [out, in], bias [out] or null (one fused engine call).
-    /// Rules: ∂x = g·W, ∂W = gᵀ·x over all leading axes, ∂b = Σ g over leading axes.
+    /// x·Wᵀ + b for x [..., in], weight [out, in], bias [out] or null (one fused engine call; at batch 1 one
+    /// pass over W split between the cores). Rules: ∂x = g·W, ∂W = gᵀ·x over all leading axes, ∂b = Σ g over leading axes.
     /// </summary>
     public static Var Linear(Var x, Var weight, Var? bias = null)
     {
-        var value = Ops.Linear(x.Value, weight.Value, bias?.Value);
-        BackwardRule rule = static (n, g) =>
-        {
-            var g2 = Reshape(g, -1, g.Shape[g.Rank - 1]);
-            Var? gx = n.Needs(0) ? Matmul(g, n.B) : null;
-            var x2 = Reshape(n.A, -1, n.A.Shape[n.A.Rank - 1]);
-            Var? gw = null;
-            // Plain backward into a parameter's existing Grad: one GEMM that adds gᵀ·x in place.
-            if (n.Needs(1) && Backprop.DirectGradTarget(n.B, n.B.Shape, out double beta) is { } target)
-                AddWeightGradient(g2.Value, x2.Value, target, beta);
-            else if (n.Needs(1))
-                gw = Matmul(g2, x2, transA: true);
-            Var? gb = null;
-            if (n.Arity == 3 && n.Needs(2))
-            {
-                // Batch 1: the bias gradient is g itself, added (or copied over a deferred zero) straight into the Grad.
-                if (g2.Shape[0] == 1 && g2.Value.IsContiguous && Backprop.DirectGradTarget(n.C, n.C.Shape, out double biasBeta) is { } biasTarget)
-                {
-                    using var row = g2.Value.Reshape(n.C.Shape[0]);
-                    if (biasBeta == 0) biasTarget.CopyFrom(row);
-                    else Ops.AddInPlace(biasTarget, row);
-                }
-                else gb = Sum(g2, 0);
-            }
-            return (gx, gw, gb);
-        };
+        var value = Ops.LinearActivation(x.Value, weight.Value, bias?.Value, LinearEpilogue.None);
+        BackwardRule rule = static (n, g) => LinearGrads(n, g);
         return bias is null ? Record.Op("linear", value, x, weight, rule) : Record.Op("linear", value, x, weight, bias, rule);
     }
+
+    /// <summary>
+    /// elu(x·Wᵀ + b) as one op (α &gt; 0): the bias and ELU run in the product's epilogue, and the rule turns g into
+    /// the pre-activation gradient with <see cref="EluGrad"/> read off the output alone (z &gt; 0 ⟺ y &gt; 0 when α &gt; 0),
+    /// then applies Linear's rule. For α ≤ 0 it is Elu(Linear(...)).
+    /// </summary>
+    public static Var LinearElu(Var x, Var weight, Var? bias = null, double alpha = 1.0)
+    {
+        if (!(alpha > 0)) return Elu(Linear(x, weight, bias), alpha);
+        var value = Ops.LinearActivation(x.Value, weight.Value, bias?.Value, LinearEpilogue.Elu, alpha);
+        BackwardRule rule = static (n, g) =>
+        {
+            var gz = EluGrad(g, n.Out, n.Out, n.P0);
+            var grads = LinearGrads(n, gz);
+            if (!Autograd.IsGradEnabled) gz.Value.Dispose(); // an intermediate of this rule: back to the pool now
+            return grads;
+        };
+        var y = bias is null ? Record.Op("linear_elu", value, x, weight, rule) : Record.Op("linear_elu", value, x, weight, bias, rule);
+        y.Node?.P0 = alpha;
+        return y;
+    }
+
+    /// <summary>
+    /// Linear's rule for the gradient g of its (pre-activation) output. In a plain backward pass the weight and
+    /// bias gradients go straight into the parameters' Grad (one GEMM with beta = 1, or at batch 1 one pass over W
+    /// that also yields ∂x); when recording they are differentiable F ops.
+    /// </summary>
+    private static Grads LinearGrads(Node n, Var g)
+    {
+        bool needX = n.Needs(0), needW = n.Needs(1);
+        var g2 = AsMatrix(g);
+        Var? gx = null, gw = null, gb = null;
+        double beta = 1;
+        var weightTarget = needW ? Backprop.DirectGradTarget(n.B, n.B.Shape, out beta) : null;
+        if (g2.Shape[0] == 1 && !Autograd.IsGradEnabled && g.Device.IsCpu && (weightTarget is not null || !needW))
+        {
+            // Batch 1: ∂x and ∂W from one pass over W, split between the cores.
+            var gradX = needX ? Tensor.Empty(n.A.Shape, n.A.DType, n.A.Device) : null;
+            Ops.LinearBackwardRow(g.Value, n.A.Value, n.B.Value, gradX, weightTarget, accumulate: beta != 0);
+            if (gradX is not null) gx = Constant(gradX);
+        }
+        else
+        {
+            if (needX) gx = Matmul(g, n.B);
+            if (weightTarget is not null) AddWeightGradient(g2.Value, AsMatrix(n.A).Value, weightTarget, beta);
+            else if (needW) gw = Matmul(g2, AsMatrix(n.A), transA: true);
+        }
+        if (n.Arity == 3 && n.Needs(2))
+        {
+            // Batch 1: the bias gradient is g itself, added (or copied over a deferred zero) straight into the Grad.
+            if (g2.Shape[0] == 1 && g2.Value.IsContiguous && Backprop.DirectGradTarget(n.C, n.C.Shape, out double biasBeta) is { } biasTarget)
+            {
+                using var row = g2.Value.Reshape(n.C.Shape[0]);
+                if (biasBeta == 0) biasTarget.CopyFrom(row);
+                else Ops.AddInPlace(biasTarget, row);
+            }
+            else gb = Sum(g2, 0);
+        }
+        return (gx, gw, gb);
+    }
+
+    /// <summary>v as a matrix [rows, last axis] (v itself when it already is one).</summary>
+    private static Var AsMatrix(Var v) => v.Rank == 2 ? v : Reshape(v, -1, v.Shape[v.Rank - 1]);
 
     /// <summary>
     /// target = gᵀ·x + beta·target for g [rows, out], x [rows, in]. A single row (batch 1) is an outer

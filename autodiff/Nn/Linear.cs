@@ -33,8 +33,20 @@ public sealed class Linear : Layer
 
     public override Var Forward(Var input)
     {
+        CheckInput(input);
+        return F.Linear(input, Weight, Bias);
+    }
+
+    /// <summary>elu(Forward(input)) as one fused op (what Sequential runs for a Linear followed by an Elu).</summary>
+    public Var ForwardElu(Var input, double alpha = 1.0)
+    {
+        CheckInput(input);
+        return F.LinearElu(input, Weight, Bias, alpha);
+    }
+
+    private void CheckInput(Var input)
+    {
         if (input.Rank == 0 || input.Shape[input.Rank - 1] != InFeatures)
             throw new TensorShapeException($"Linear({InFeatures} → {OutFeatures}): input of shape {input.Shape} must end in {InFeatures}");
-        return F.Linear(input, Weight, Bias);
     }
 }

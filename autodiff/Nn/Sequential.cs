@@ -22,10 +22,23 @@ public sealed class Sequential : Layer
         return this;
     }
 
+    /// <summary>
+    /// The layers in order; a Linear followed by an ELU runs as one fused op (<see cref="F.LinearElu"/>: the bias
+    /// and activation in the product's epilogue, one node instead of two), with the same values and gradients.
+    /// </summary>
     public override Var Forward(Var input)
     {
         var x = input;
-        for (int i = 0; i < _layers.Count; i++) x = _layers[i].Forward(x);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Linear linear && i + 1 < _layers.Count && _layers[i + 1] is Elu elu)
+            {
+                x = linear.ForwardElu(x, elu.Alpha);
+                i++;
+                continue;
+            }
+            x = _layers[i].Forward(x);
+        }
         return x;
     }
 }

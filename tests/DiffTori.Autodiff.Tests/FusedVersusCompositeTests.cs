@@ -12,7 +12,7 @@ namespace DiffTori.Autodiff.Tests;
 /// </summary>
 public class FusedVersusCompositeTests
 {
-    public static TheoryData<string> Pairs() => new() { "sigmoid", "silu", "mish", "softmax", "log_softmax", "layer_norm", "cross_entropy", "linear" };
+    public static TheoryData<string> Pairs() => new() { "sigmoid", "silu", "mish", "softmax", "log_softmax", "layer_norm", "cross_entropy", "linear", "linear_elu", "mse" };
 
     private static (Func<Var, Var> Fused, Func<Var, Var> Composite, Shape Shape) Pair(string name, Shape s, int seed)
     {
@@ -42,6 +42,17 @@ public class FusedVersusCompositeTests
                 var w = new Var(Values(new Shape(3, s[s.Rank - 1]), seed + 5));
                 var b = new Var(Values(new Shape(3), seed + 6));
                 return (x => W(F.Linear(x, w, b)), x => W(F.LinearComposite(x, w, b)), s);
+            }
+            case "linear_elu":
+            {
+                var w = new Var(Values(new Shape(3, s[s.Rank - 1]), seed + 5));
+                var b = new Var(Values(new Shape(3), seed + 6));
+                return (x => W(F.LinearElu(x, w, b, 0.8)), x => W(F.Elu(F.LinearComposite(x, w, b), 0.8)), s);
+            }
+            case "mse":
+            {
+                var target = new Var(Values(s, seed + 8));
+                return (x => F.Mse(x, target), x => F.MseComposite(x, target), s);
             }
             default: throw new ArgumentException(name);
         }

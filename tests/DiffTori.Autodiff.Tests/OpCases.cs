@@ -63,6 +63,12 @@ public static class OpCases
         c["div_scalar_by"] = Unary("1.7/x", x => F.DivScalarBy(1.7, x), (s, seed) => AwayFromZero(s, seed, 0.5));
         c["clamp"] = Unary("clamp(-0.32, 0.27)", x => F.Clamp(x, -0.32, 0.27), (s, seed) => Distinct(s, seed));
         c["relu"] = Unary("relu", F.Relu, away);
+        c["elu_grad"] = from alpha in Gen.Elements(1.0, 0.5) from s in Shape(0) from seed in Seed
+                        select new OpInstance($"elu_grad {alpha} {s}", [Values(s, seed), AwayFromZero(s, seed + 1), Values(s, seed + 2)],
+                            xs => F.EluGrad(xs[0], xs[1], xs[2], alpha));
+        c["elu_grad_y"] = from s in Shape(0) from seed in Seed
+                          select new OpInstance($"elu_grad_y {s}", [Values(s, seed), Values(s, seed + 1), AwayFromZero(s, seed + 2)],
+                              xs => F.EluGradY(xs[0], xs[1], xs[2]));
         c["elu"] = from alpha in Gen.Elements(1.0, 0.5) from inst in Unary($"elu {alpha}", x => F.Elu(x, alpha), away) select inst;
         c["sigmoid"] = Unary("sigmoid", F.Sigmoid);
         c["sigmoid_composite"] = Unary("sigmoid composite", F.SigmoidComposite);
@@ -156,6 +162,7 @@ public static class OpCases
                              select new OpInstance($"matmul {sa} {sb}", [Values(sa, seed), Values(sb, seed + 1)], xs => F.Matmul(xs[0], xs[1]));
         c["linear"] = LinearCase("linear", F.Linear);
         c["linear_composite"] = LinearCase("linear composite", F.LinearComposite);
+        c["linear_elu"] = from alpha in Gen.Elements(1.0, 0.5) from inst in LinearCase($"linear_elu {alpha}", (x, w, b) => F.LinearElu(x, w, b, alpha)) select inst;
 
         // ---- softmax family, norms, losses ----
         c["softmax"] = from s in Shape(1) from axis in Gen.Choose(-s.Rank, s.Rank - 1) from seed in Seed
@@ -175,6 +182,8 @@ public static class OpCases
                               [Values(s, seed), Values(new Shape(groups * per), seed + 1), Values(new Shape(groups * per), seed + 2)],
                               xs => Weighted(F.GroupNorm(xs[0], groups, affine ? xs[1] : null, affine ? xs[2] : null)));
         c["mse"] = Binary("mse", F.Mse);
+        c["mse_same_shape"] = from s in Shape(0) from seed in Seed
+                              select new OpInstance($"mse (fused) {s}", [Values(s, seed), Values(s, seed + 1)], xs => F.Mse(xs[0], xs[1]));
         c["weighted_sse"] = from p in BroadcastablePair() from seed in Seed
                             select new OpInstance($"weighted_sse {p.A} {p.B}", [Values(p.A, seed), Values(p.B, seed + 1), Values(p.A, seed + 2, 0.1, 1)], xs => F.WeightedSse(xs[0], xs[1], xs[2]));
         c["cross_entropy"] = CrossEntropyCase("cross_entropy", F.CrossEntropy);
