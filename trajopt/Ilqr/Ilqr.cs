@@ -155,82 +155,157 @@ public static class Ilqr
         return Math.Sqrt(s);
     }
 
-    /// <summary>The DDP backward pass for one example; false when some regularized Q_uu is not positive definite.</summary>
+    /// <summary>
+    /// The DDP backward pass for one example; false when some regularized Q_uu is not positive definite.
+    /// Written as index loops over the flat arrays (no spans per product): for n of 3–50 the per-call
+    /// overhead of generic kernels would cost more than the arithmetic.
+    /// </summary>
     private static bool BackwardPass(TrajProblem p, Linearization lin, int b, IlqrBuffers st, IlqrWorkspace ws)
     {
         int n = p.StateDim, m = p.ControlDim, T = p.Horizon;
         double mu = st.Reg[b];
-        lin.LxSpan(b, T).CopyTo(ws.Vx);
-        lin.LxxSpan(b, T).CopyTo(ws.Vxx);
+        double[] A = lin.A, Bu = lin.Bu, Lx = lin.Lx, Lxx = lin.Lxx, Lu = lin.Lu, Luu = lin.Luu, Lux = lin.Lux;
+        double[] vx = ws.Vx, vxx = ws.Vxx, qx = ws.Qx, qu = ws.Qu, qxx = ws.Qxx, quu = ws.Quu, quuReg = ws.QuuReg, qux = ws.Qux;
+        double[] vxxA = ws.VxxA, vxxB = ws.VxxB, quuK = ws.QuuK, tm = ws.Tm, col = ws.Col;
+        double[] kffAll = st.Kff, kfbAll = st.Kfb;
+        int xOff = (b * (T + 1) + T) * n;
+        Array.Copy(Lx, xOff, vx, 0, n);
+        Array.Copy(Lxx, xOff * n, vxx, 0, n * n);
         double dv1 = 0, dv2 = 0;
         for (int t = T - 1; t >= 0; t--)
         {
-            var A = lin.ASpan(b, t); var Bm = lin.BSpan(b, t);
-            // Q-function expansion.
-            lin.LxSpan(b, t).CopyTo(ws.Qx);
-            SmallDense.MatVec(A, ws.Vx, ws.Qx, n, n, transA: true, accumulate: true);
-            lin.LuSpan(b, t).CopyTo(ws.Qu);
-            SmallDense.MatVec(Bm, ws.Vx, ws.Qu, m, n, transA: true, accumulate: true);
-            SmallDense.MatMul(ws.Vxx, A, ws.VxxA, n, n, n);
-            SmallDense.MatMul(ws.Vxx, Bm, ws.VxxB, n, n, m);
-            lin.LxxSpan(b, t).CopyTo(ws.Qxx);
-            SmallDense.MatMul(A, ws.VxxA, ws.Qxx, n, n, n, transA: true, accumulate: true);
-            lin.LuuSpan(b, t).CopyTo(ws.Quu);
-            SmallDense.MatMul(Bm, ws.VxxB, ws.Quu, m, n, m, transA: true, accumulate: true);
-            SmallDense.Symmetrize(ws.Quu, m);
-            lin.LuxSpan(b, t).CopyTo(ws.Qux);
-            SmallDense.MatMul(Bm, ws.VxxA, ws.Qux, m, n, n, transA: true, accumulate: true);
-            ws.Quu.AsSpan(0, m * m).CopyTo(ws.QuuReg);
-            for (int i = 0; i < m; i++) ws.QuuReg[i * m + i] += mu;
+            int bt = b * T + t;
+            int aO = bt * n * n, bO = bt * n * m, lxO = (b * (T + 1) + t) * n, luO = bt * m, uuO = bt * m * m, uxO = bt * m * n;
+            // Q-function expansion: Qx = ℓx + AᵀVx, Qu = ℓu + BᵀVx.
+            for (int i = 0; i < n; i++)
+            {
+                double acc = Lx[lxO + i];
+                for (int j = 0; j < n; j++) acc += A[aO + j * n + i] * vx[j];
+                qx[i] = acc;
+            }
+            for (int i = 0; i < m; i++)
+            {
+                double acc = Lu[luO + i];
+                for (int j = 0; j < n; j++) acc += Bu[bO + j * m + i] * vx[j];
+                qu[i] = acc;
+            }
+            // Vxx·A and Vxx·B.
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (int s = 0; s < n; s++) acc += vxx[i * n + s] * A[aO + s * n + j];
+                    vxxA[i * n + j] = acc;
+                }
+                for (int j = 0; j < m; j++)
+                {
+                    double acc = 0;
+                    for (int s = 0; s < n; s++) acc += vxx[i * n + s] * Bu[bO + s * m + j];
+                    vxxB[i * m + j] = acc;
+                }
+            }
+            // Qxx = ℓxx + Aᵀ(Vxx A) (symmetric: the lower triangle is mirrored), Quu = ℓuu + Bᵀ(Vxx B), Qux = ℓux + Bᵀ(Vxx A).
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j <= i; j++)
+                {
+                    double acc = 0.5 * (Lxx[lxO * n + i * n + j] + Lxx[lxO * n + j * n + i]);
+                    for (int s = 0; s < n; s++) acc += A[aO + s * n + i] * vxxA[s * n + j];
+                    qxx[i * n + j] = acc;
+                }
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < i; j++) qxx[j * n + i] = qxx[i * n + j];
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < m; j++)
+                {
+                    double acc = Luu[uuO + i * m + j];
+                    for (int s = 0; s < n; s++) acc += Bu[bO + s * m + i] * vxxB[s * m + j];
+                    quu[i * m + j] = acc;
+                }
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = Lux[uxO + i * n + j];
+                    for (int s = 0; s < n; s++) acc += Bu[bO + s * m + i] * vxxA[s * n + j];
+                    qux[i * n + j] = acc;
+                }
+            }
+            SmallDense.Symmetrize(quu, m);
+            for (int i = 0; i < m * m; i++) quuReg[i] = quu[i];
+            for (int i = 0; i < m; i++) quuReg[i * m + i] += mu;
 
-            var k = st.KffSpan(b, t);
-            var K = st.KfbSpan(b, t);
+            var k = kffAll.AsSpan(bt * m, m);
+            var K = kfbAll.AsSpan(bt * m * n, m * n);
             if (p.HasBounds)
             {
                 for (int i = 0; i < m; i++)
                 {
-                    double ui = st.U[(b * T + t) * m + i];
+                    double ui = st.U[bt * m + i];
                     ws.Lo[i] = p.ControlLower![i] - ui;
                     ws.Hi[i] = p.ControlUpper![i] - ui;
                 }
-                if (!ws.Qp.Solve(ws.QuuReg, ws.Qu, ws.Lo, ws.Hi, k)) return false;
+                if (!ws.Qp.Solve(quuReg, qu, ws.Lo, ws.Hi, k)) return false;
                 K.Clear();
                 var free = ws.Qp.FreeIndices;
                 int nf = free.Length;
+                var factor = ws.Qp.FreeFactor;
                 for (int j = 0; j < n; j++)
                 {
-                    for (int f = 0; f < nf; f++) ws.Col[f] = -ws.Qux[free[f] * n + j];
-                    SmallDense.CholeskySolve(ws.Qp.FreeFactor, nf, ws.Col);
-                    for (int f = 0; f < nf; f++) K[free[f] * n + j] = ws.Col[f];
+                    for (int f = 0; f < nf; f++) col[f] = -qux[free[f] * n + j];
+                    SmallDense.CholeskySolve(factor, nf, col);
+                    for (int f = 0; f < nf; f++) K[free[f] * n + j] = col[f];
                 }
             }
             else
             {
-                ws.QuuReg.AsSpan(0, m * m).CopyTo(ws.L);
-                if (!SmallDense.Cholesky(ws.L, m)) return false;
-                for (int i = 0; i < m; i++) k[i] = -ws.Qu[i];
-                SmallDense.CholeskySolve(ws.L, m, k);
+                var L = ws.L;
+                for (int i = 0; i < m * m; i++) L[i] = quuReg[i];
+                if (!SmallDense.Cholesky(L, m)) return false;
+                for (int i = 0; i < m; i++) k[i] = -qu[i];
+                SmallDense.CholeskySolve(L, m, k);
                 for (int j = 0; j < n; j++)
                 {
-                    for (int i = 0; i < m; i++) ws.Col[i] = -ws.Qux[i * n + j];
-                    SmallDense.CholeskySolve(ws.L, m, ws.Col);
-                    for (int i = 0; i < m; i++) K[i * n + j] = ws.Col[i];
+                    for (int i = 0; i < m; i++) col[i] = -qux[i * n + j];
+                    SmallDense.CholeskySolve(L, m, col);
+                    for (int i = 0; i < m; i++) K[i * n + j] = col[i];
                 }
             }
-            // Value function update (Tassa 2012 eq. 11, with the unregularized Q_uu).
-            SmallDense.MatVec(ws.Quu, k, ws.Tm, m, m);
-            dv1 += SmallDense.Dot(k, ws.Qu);
-            dv2 += 0.5 * SmallDense.Dot(k, ws.Tm.AsSpan(0, m));
-            ws.Qx.AsSpan(0, n).CopyTo(ws.Vx);
-            SmallDense.MatVec(K, ws.Tm, ws.Vx, n, m, transA: true, accumulate: true);
-            SmallDense.MatVec(K, ws.Qu, ws.Vx, n, m, transA: true, accumulate: true);
-            SmallDense.MatVec(ws.Qux, k, ws.Vx, n, m, transA: true, accumulate: true);
-            ws.Qxx.AsSpan(0, n * n).CopyTo(ws.Vxx);
-            SmallDense.MatMul(ws.Quu, K, ws.QuuK, m, m, n);
-            SmallDense.MatMul(K, ws.QuuK, ws.Vxx, n, m, n, transA: true, accumulate: true);
-            SmallDense.MatMul(K, ws.Qux, ws.Vxx, n, m, n, transA: true, accumulate: true);
-            SmallDense.MatMul(ws.Qux, K, ws.Vxx, n, m, n, transA: true, accumulate: true);
-            SmallDense.Symmetrize(ws.Vxx, n);
+            // Value function update (Tassa 2012 eq. 11, with the unregularized Q_uu):
+            // Vx = Qx + Kᵀ(Quu k) + Kᵀ Qu + Quxᵀ k, Vxx = Qxx + Kᵀ(Quu K) + Kᵀ Qux + Quxᵀ K.
+            double kqu = 0, kquuk = 0;
+            for (int i = 0; i < m; i++)
+            {
+                double acc = 0;
+                for (int j = 0; j < m; j++) acc += quu[i * m + j] * k[j];
+                tm[i] = acc;
+                kqu += k[i] * qu[i];
+                kquuk += k[i] * acc;
+            }
+            dv1 += kqu;
+            dv2 += 0.5 * kquuk;
+            for (int j = 0; j < n; j++)
+            {
+                double acc = qx[j];
+                for (int i = 0; i < m; i++) acc += K[i * n + j] * (tm[i] + qu[i]) + qux[i * n + j] * k[i];
+                vx[j] = acc;
+            }
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (int s = 0; s < m; s++) acc += quu[i * m + s] * K[s * n + j];
+                    quuK[i * n + j] = acc;
+                }
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j <= i; j++)
+                {
+                    double acc = qxx[i * n + j];
+                    for (int s = 0; s < m; s++)
+                        acc += K[s * n + i] * (quuK[s * n + j] + qux[s * n + j]) + qux[s * n + i] * K[s * n + j];
+                    vxx[i * n + j] = acc;
+                }
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < i; j++) vxx[j * n + i] = vxx[i * n + j];
         }
         st.Dv1[b] = dv1;
         st.Dv2[b] = dv2;
