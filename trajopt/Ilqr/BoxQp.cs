@@ -103,7 +103,7 @@ public sealed class BoxQp
     /// The same projected-Newton iteration for one control (the common case m = 1), in scalars: the free set is
     /// {0} or empty, the Cholesky factor is √h, and the Armijo search runs along the clamped Newton step.
     /// </summary>
-    private bool SolveScalar(double h, double q, double lo, double hi, ref double x, int maxIterations, double tolerance)
+    internal bool SolveScalar(double h, double q, double lo, double hi, ref double x, int maxIterations, double tolerance)
     {
         x = Math.Clamp(x, lo, hi);
         double value = x * (0.5 * (h * x) + q);

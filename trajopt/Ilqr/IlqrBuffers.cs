@@ -65,7 +65,12 @@ internal sealed class IlqrWorkspace
         Col = new double[m]; Tm = new double[m]; Lo = new double[m]; Hi = new double[m];
         Dx = new double[n]; Next = new double[n];
         Qp = new BoxQp(m);
+        Lanes = IlqrLanes.Applies(m) ? new IlqrLanes(n) : null;
     }
     public readonly double[] Vx, Vxx, Qx, Qu, Qxx, Quu, QuuReg, Qux, VxxA, VxxB, QuuK, L, Col, Tm, Lo, Hi, Dx, Next;
     public readonly BoxQp Qp;
+    /// <summary>The eight-lane backward pass, where it applies (m = 1, 512-bit SIMD).</summary>
+    public readonly IlqrLanes? Lanes;
+    /// <summary>Examples of the current group that are still active.</summary>
+    public readonly int[] Group = new int[IlqrLanes.Lanes];
 }

@@ -2,8 +2,9 @@ namespace DiffTori.TrajOpt;
 
 /// <summary>
 /// iLQR for problems whose dynamics and cost are both closed-form: then examples never share work, so each
-/// one runs its whole solve (linearize, backward pass, line search, repeat) on its own, with its data hot in
-/// the cache, and the batch is split over the cores once per solve. The arithmetic per example is exactly
+/// group of eight examples runs its whole solve (linearize, backward pass, line search, repeat) on its own,
+/// with its data hot in the cache, and the batch is split over the cores once per solve. The backward pass
+/// of a group runs one example per SIMD lane (<see cref="IlqrLanes"/>, m = 1). The arithmetic per example is
 /// that of the batched path (same linearization, backward pass, step sizes and acceptance test).
 /// </summary>
 internal static class IlqrPerExample
@@ -14,29 +15,55 @@ internal static class IlqrPerExample
         int parts = B >= 16 ? Math.Min(st.Workers.Length, B) : 1;
         if (parts == 1)
         {
-            for (int b = 0; b < B; b++) SolveExample(ev, st, o, b, st.Workers[0]);
+            SolveRange(ev, st, o, 0, B, st.Workers[0]);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
-        {
-            var ws = st.Workers[part];
-            for (int b = part * B / parts, end = (part + 1) * B / parts; b < end; b++) SolveExample(ev, st, o, b, ws);
-        });
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+            part => SolveRange(ev, st, o, part * B / parts, (part + 1) * B / parts, st.Workers[part]));
     }
 
-    private static void SolveExample(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int b, IlqrWorkspace ws)
+    /// <summary>Examples [start, end) in groups of eight that iterate side by side (one SIMD lane each in the backward pass).</summary>
+    private static void SolveRange(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int start, int end, IlqrWorkspace ws)
+    {
+        for (int g = start; g < end; g += IlqrLanes.Lanes)
+            SolveGroup(ev, st, o, g, Math.Min(end, g + IlqrLanes.Lanes), ws);
+    }
+
+    private static void SolveGroup(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int start, int end, IlqrWorkspace ws)
     {
         var problem = ev.Problem;
         var lin = st.Lin;
+        var group = ws.Group;
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
-            if (!st.Active[b]) return;
-            ev.LinearizeExample(b, st.X, st.U, lin, ws.Next);
-            st.Iterations[b] = iter + 1;
-            st.GradNorm[b] = Ilqr.ProjectedGradientNorm(problem, lin, b, st.U, ws);
-            if (st.GradNorm[b] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; return; }
-            if (!Ilqr.BackwardPassWithRetries(problem, lin, b, st, ws, o)) return;
-            LineSearch(ev, st, o, b, ws);
+            int count = 0;
+            for (int b = start; b < end; b++)
+            {
+                if (!st.Active[b]) continue;
+                ev.LinearizeExample(b, st.X, st.U, lin, ws.Next);
+                st.Iterations[b] = iter + 1;
+                st.GradNorm[b] = Ilqr.ProjectedGradientNorm(problem, lin, b, st.U, ws);
+                if (st.GradNorm[b] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; continue; }
+                group[count++] = b;
+            }
+            if (count == 0) return;
+            if (ws.Lanes is { } lanes && count > 1)
+            {
+                int failed = lanes.BackwardPass(problem, lin, group.AsSpan(0, count), st, ws.Qp);
+                for (int l = 0; l < count; l++)
+                {
+                    if ((failed & (1 << l)) == 0) continue;
+                    // As the scalar retry loop: this μ failed, so grow it and start over.
+                    int b = group[l];
+                    st.Reg[b] = Math.Max(st.Reg[b] * o.RegFactor, o.RegMin) * 10;
+                    if (st.Reg[b] > o.RegMax) st.Active[b] = false;
+                    else Ilqr.BackwardPassWithRetries(problem, lin, b, st, ws, o);
+                }
+            }
+            else
+                for (int l = 0; l < count; l++) Ilqr.BackwardPassWithRetries(problem, lin, group[l], st, ws, o);
+            for (int l = 0; l < count; l++)
+                if (st.Active[group[l]]) LineSearch(ev, st, o, group[l], ws);
         }
     }
 
