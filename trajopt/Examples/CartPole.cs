@@ -18,12 +18,13 @@ public static class CartPole
 
     public static Var Step(Var x, Var u)
     {
-        Var pos = Col(x, 0), vel = Col(x, 1), th = Col(x, 2), w = Col(x, 3);
+        Var vel = Col(x, 1), th = Col(x, 2), w = Col(x, 3);
         var s = F.Sin(th); var c = F.Cos(th);
         var temp = (u + (Mp * L) * F.Square(w) * s) / (Mc + Mp);
         var thAcc = (G * s - c * temp) / (L * (4.0 / 3.0 - (Mp / (Mc + Mp)) * F.Square(c)));
         var xAcc = temp - (Mp * L / (Mc + Mp)) * thAcc * c;
-        return F.Concat([pos + Dt * vel, vel + Dt * xAcc, th + Dt * w, w + Dt * thAcc], 1);
+        // x + dt·ẋ for all four components at once (fewer recorded ops than four separate updates).
+        return x + Dt * F.Concat([vel, xAcc, w, thAcc], 1);
     }
 
     /// <summary>The balancing problem; closedFormDynamics false makes the solver take dynamics Jacobians by autodiff.</summary>
