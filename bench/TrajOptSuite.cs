@@ -10,7 +10,8 @@ namespace DiffTori.Bench;
 /// <summary>
 /// Trajectory optimization against PyTorch (bench/torch/trajopt.py, 2 threads):
 /// - iLQR on the pendulum swing-up (T = 20, 10 iterations, closed-form derivatives, float64) at batch 1/64/256,
-///   and on the cart-pole (dynamics Jacobians by one replicated autodiff pass, closed-form quadratic cost),
+///   and on the cart-pole (closed-form dynamics Jacobians on both sides, closed-form quadratic cost; one extra
+///   b64 workload takes the Jacobians by one replicated autodiff pass, on both sides),
 ///   and the implicit backward of its solution (LQR on the active set, Gauss–Newton model as in torch) into x0;
 /// - DiffTORI's planning step at TD-MPC shapes (latent 50, action 6, H = 5, MLPs 512 wide, ELU, float32):
 ///   LM on r = −G + 1000 for 100 iterations (the first 95 on the graph-free kernel of MlpShootingResidual), backward
@@ -72,6 +73,11 @@ public static class TrajOptSuite
                 x0v.Grad = null;
                 F.Sum(IlqrImplicit.Attach(problem, x0v, sol, exactHessian: false) * w).Backward();
             }));
+            if (b == 64)
+            {
+                var autodiffJac = CartPole.Problem(T, closedFormDynamics: false);
+                workloads.Add(new("ilqr cartpole autodiff-jac b64 T20 10it", () => Ilqr.Solve(autodiffJac, x0, u0, fixedIters)));
+            }
         }
 
         var model = new TdmpcModel(new RandomGenerator(1));

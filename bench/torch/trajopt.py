@@ -1,5 +1,8 @@
 """PyTorch counterparts of bench/TrajOptSuite.cs (same shapes, 2 threads).
 
+Cart-pole: closed-form dynamics Jacobians (cp_jac) as ours; the extra "autodiff-jac" workload takes them by
+one replicated reverse pass (cp_jac_autodiff), as ours does for a problem without closed-form dynamics.
+
 iLQR pendulum: the same batched iLQR (closed-form pendulum derivatives, Riccati backward pass with
 regularization, forward pass with feedback and clamping, accept-if-better), written with torch batched
 ops. Simplification against ours: controls are clamped in the forward pass instead of a box-QP per step.
@@ -155,7 +158,8 @@ def implicit_bwd(x0v, X, U, mdl=None):
 
 PENDULUM = dict(n=3, lo=-2.0, hi=2.0, step=step, jac=step_jac, derivs=cost_derivs, stage=stage, terminal=terminal)
 
-# ----- cart-pole: autodiff Jacobians by one replicated reverse pass (as ours), closed-form quadratic cost -----
+# ----- cart-pole: closed-form Jacobians (and, in one extra workload, autodiff Jacobians by one replicated
+# reverse pass, as ours without the closed-form dynamics), closed-form quadratic cost -----
 MC, MP, LP, G, CDT = 1.0, 0.1, 0.5, 9.8, 0.05
 QW = torch.tensor([1.0, 0.1, 1.0, 0.1], dtype=torch.float64)
 CR, CT = 0.01, 10.0
@@ -171,6 +175,31 @@ def cp_step(x, u):
 
 
 def cp_jac(x, u):
+    """Closed-form Jacobians of cp_step (as ours: CartPole's IAnalyticDynamics)."""
+    M, Ml, Kx, Kd = MC + MP, MP * LP, MP * LP / (MC + MP), MP / (MC + MP)
+    th, w = x[:, 2], x[:, 3]
+    s, c = th.sin(), th.cos()
+    temp = (u[:, 0] + Ml * w ** 2 * s) / M
+    den = LP * (4.0 / 3.0 - Kd * c ** 2)
+    th_acc = (G * s - c * temp) / den
+    d_temp_th, d_temp_w, d_temp_u = Ml * w ** 2 * c / M, 2 * Ml * w * s / M, 1.0 / M
+    d_den_th = LP * Kd * 2 * c * s
+    d_th_th = (G * c + s * temp - c * d_temp_th) / den - th_acc * d_den_th / den
+    d_th_w, d_th_u = -c * d_temp_w / den, -c * d_temp_u / den
+    d_x_th = d_temp_th - Kx * (d_th_th * c - th_acc * s)
+    d_x_w, d_x_u = d_temp_w - Kx * d_th_w * c, d_temp_u - Kx * d_th_u * c
+    R = x.shape[0]
+    A = torch.zeros(R, 4, 4, dtype=x.dtype)
+    A[:, 0, 0] = 1; A[:, 0, 1] = CDT
+    A[:, 1, 1] = 1; A[:, 1, 2] = CDT * d_x_th; A[:, 1, 3] = CDT * d_x_w
+    A[:, 2, 2] = 1; A[:, 2, 3] = CDT
+    A[:, 3, 2] = CDT * d_th_th; A[:, 3, 3] = 1 + CDT * d_th_w
+    Bm = torch.zeros(R, 4, 1, dtype=x.dtype)
+    Bm[:, 1, 0] = CDT * d_x_u; Bm[:, 3, 0] = CDT * d_th_u
+    return A, Bm
+
+
+def cp_jac_autodiff(x, u):
     R, n = x.shape[0], 4
     xr = x.unsqueeze(0).expand(n, R, n).reshape(n * R, n).clone().requires_grad_(True)
     ur = u.unsqueeze(0).expand(n, R, 1).reshape(n * R, 1).clone().requires_grad_(True)
@@ -200,6 +229,7 @@ def cp_derivs(X, U):
 
 
 CARTPOLE = dict(n=4, lo=-10.0, hi=10.0, step=cp_step, jac=cp_jac, derivs=cp_derivs, stage=cp_stage, terminal=cp_terminal)
+CARTPOLE_AD = dict(CARTPOLE, jac=cp_jac_autodiff)
 
 workloads = {}
 for b in (1, 64, 256):
@@ -218,6 +248,8 @@ for b in (1, 64, 256):
     Xs, Us = ilqr(x0, U0, mdl=CARTPOLE)
     x0v = x0.clone().requires_grad_(True)
     workloads[f"implicit bwd cartpole b{b} T20"] = (lambda x0v=x0v, Xs=Xs, Us=Us: implicit_bwd(x0v, Xs, Us, mdl=CARTPOLE))
+    if b == 64:
+        workloads["ilqr cartpole autodiff-jac b64 T20 10it"] = (lambda x0=x0, U0=U0: ilqr(x0, U0, mdl=CARTPOLE_AD))
 
 # ----- DiffTORI planning step at TD-MPC shapes (float32) -----
 torch.manual_seed(1)

@@ -7,7 +7,7 @@ namespace DiffTori.TrajOpt.Tests;
 public class CartPoleTests
 {
     [Fact]
-    public void ClosedFormCostAgreesWithVarCost()
+    public void ClosedFormModelsAgreeWithVarModels()
     {
         var p = CartPole.Problem(6);
         var varOnly = new TrajProblem(4, 1, 6, p.Dynamics, p.StageCost, p.TerminalCost);
@@ -18,8 +18,17 @@ public class CartPoleTests
         var a = new Linearization(3, 6, 4, 1); var v = new Linearization(3, 6, 4, 1);
         new ProblemEvaluator(p, DType.Float64).Linearize(3, x, u, a);
         new ProblemEvaluator(varOnly, DType.Float64).Linearize(3, x, u, v);
-        foreach (var (ea, ev) in new[] { (a.Lx, v.Lx), (a.Lxx, v.Lxx), (a.Lu, v.Lu), (a.Luu, v.Luu), (a.Lux, v.Lux) })
+        foreach (var (ea, ev) in new[] { (a.A, v.A), (a.Bu, v.Bu), (a.Lx, v.Lx), (a.Lxx, v.Lxx), (a.Lu, v.Lu), (a.Luu, v.Luu), (a.Lux, v.Lux) })
             for (int i = 0; i < ea.Length; i++) Assert.Equal(ev[i], ea[i], 1e-10);
+        // Closed-form rollout against the Var rollout, and the autodiff-Jacobian variant of the problem.
+        Assert.Null(CartPole.Problem(6, closedFormDynamics: false).AnalyticDynamics);
+        var xa = new double[x.Length]; var xv = new double[x.Length]; var ca = new double[3]; var cv = new double[3];
+        var x0 = new double[12];
+        for (int b = 0; b < 3; b++) Array.Copy(x, b * 28, x0, b * 4, 4);
+        new ProblemEvaluator(p, DType.Float64).Rollout(3, x0, u, xa, ca);
+        new ProblemEvaluator(varOnly, DType.Float64).Rollout(3, x0, u, xv, cv);
+        for (int i = 0; i < xa.Length; i++) Assert.Equal(xv[i], xa[i], 1e-10);
+        for (int b = 0; b < 3; b++) Assert.Equal(cv[b], ca[b], 1e-9);
     }
 
     /// <summary>From tilted starts iLQR balances the pole: converged, and the final state is near the origin.</summary>

@@ -44,96 +44,85 @@ public static class IlqrImplicit
         ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
         if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
         var gains = Riccati(lin, free, B, T, n, m);
+        var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
 
-        Var delta;
+        // delta = S(g ⊙ free) with S = −H⁻¹ the LQR solve; only its gradient matters (its value is cancelled below),
+        // so the op is the masked gradient itself with a hook that maps the incoming gradient w to Sᵀw.
+        Var gm;
         using (Autograd.EnableGrad())
-        {
-            Var C(double[] v, params int[] s) => new(Tensor.FromDoubles(v, new Shape(s), dtype, x0.Device));
-            var P = C(gains.P, B, T, m, m); var K = C(gains.K, B, T, m, n); var Qux = C(gains.Qux, B, T, m, n);
-            var A = C(lin.A, B, T, n, n); var Bm = C(lin.Bu, B, T, n, m);
-            var maskV = C(Array.ConvertAll(free, f => f ? 1.0 : 0.0), B, T, m);
-            var gm = g * maskV;
-            var ks = new Var[T];
-            Var? v = null; // value-function linear term [B, n, 1]
-            for (int t = T - 1; t >= 0; t--)
-            {
-                var gt = F.Unsqueeze(F.Select(gm, 1, t), -1);                          // [B, m, 1]
-                var qu = v is null ? gt : gt + F.Matmul(F.Select(Bm, 1, t), v, transA: true);
-                var k = -F.Matmul(F.Select(P, 1, t), qu);                             // [B, m, 1]
-                ks[t] = k;
-                var vx = F.Matmul(F.Select(Qux, 1, t), k, transA: true);
-                v = v is null ? vx : F.Matmul(F.Select(A, 1, t), v, transA: true) + vx;
-            }
-            var du = new Var[T];
-            Var? dx = null;
-            for (int t = 0; t < T; t++)
-            {
-                var ut = dx is null ? ks[t] : ks[t] + F.Matmul(F.Select(K, 1, t), dx);
-                du[t] = F.Squeeze(ut, -1);
-                var nx = F.Matmul(F.Select(Bm, 1, t), ut);
-                dx = dx is null ? nx : F.Matmul(F.Select(A, 1, t), dx) + nx;
-            }
-            delta = F.Stack(du, 1); // [B, T, m]
-        }
-        var outU = new Var(solution.U) + (delta - new Var(delta.Value));
+            gm = g * new Var(Tensor.FromDoubles(Array.ConvertAll(free, f => f ? 1.0 : 0.0), new Shape(B, T, m), dtype, x0.Device));
+        gm.RegisterHook(lqr.ApplyTranspose);
+        Var outU;
+        using (Autograd.EnableGrad())
+            outU = new Var(solution.U) + (gm - new Var(gm.Value));
         if (detachUnconverged) outU = LevenbergMarquardt.DetachWhere(outU, solution.Status);
         return outU;
     }
 
-    private sealed record Gains(double[] P, double[] K, double[] Qux);
+    internal sealed record Gains(double[] P, double[] K, double[] Qux);
 
     /// <summary>
     /// Riccati sweep of the LQR model on the free set: P_t = [Q_uu,ff⁻¹] padded with zeros, K_t = −P_t Q_ux,
     /// V_xx = Q_xx + Q_uxᵀK. A Q_uu,ff that does not factor gets a growing damping (never throws).
     /// </summary>
-    private static Gains Riccati(Linearization lin, bool[] free, int B, int T, int n, int m)
+    internal static Gains Riccati(Linearization lin, bool[] free, int B, int T, int n, int m)
     {
         var P = new double[B * T * m * m]; var K = new double[B * T * m * n]; var QuxAll = new double[B * T * m * n];
-        Parallel.For(0, B, new ParallelOptions { MaxDegreeOfParallelism = B >= 16 ? Environment.ProcessorCount : 1 }, b =>
+        int parts = B >= 16 ? Math.Min(Environment.ProcessorCount, B) : 1;
+        void Part(int part)
         {
             var vxx = new double[n * n]; var vxxA = new double[n * n]; var vxxB = new double[n * m];
             var qxx = new double[n * n]; var quu = new double[m * m]; var qux = new double[m * n];
             var idx = new int[m]; var f = new double[m * m]; var col = new double[m];
-            lin.LxxSpan(b, T).CopyTo(vxx);
-            for (int t = T - 1; t >= 0; t--)
-            {
-                var A = lin.ASpan(b, t); var Bm = lin.BSpan(b, t);
-                SmallDense.MatMul(vxx, A, vxxA, n, n, n);
-                SmallDense.MatMul(vxx, Bm, vxxB, n, n, m);
-                lin.LxxSpan(b, t).CopyTo(qxx);
-                SmallDense.MatMul(A, vxxA, qxx, n, n, n, transA: true, accumulate: true);
-                lin.LuuSpan(b, t).CopyTo(quu);
-                SmallDense.MatMul(Bm, vxxB, quu, m, n, m, transA: true, accumulate: true);
-                SmallDense.Symmetrize(quu, m);
-                lin.LuxSpan(b, t).CopyTo(qux);
-                SmallDense.MatMul(Bm, vxxA, qux, m, n, n, transA: true, accumulate: true);
-                int nf = 0;
-                for (int i = 0; i < m; i++) if (free[(b * T + t) * m + i]) idx[nf++] = i;
-                var p = P.AsSpan((b * T + t) * m * m, m * m);
-                var k = K.AsSpan((b * T + t) * m * n, m * n);
-                qux.CopyTo(QuxAll.AsSpan((b * T + t) * m * n, m * n));
-                if (nf > 0)
-                {
-                    for (double damp = 0; ; damp = damp == 0 ? 1e-10 : damp * 10)
-                    {
-                        for (int i = 0; i < nf; i++) for (int j = 0; j < nf; j++) f[i * nf + j] = quu[idx[i] * m + idx[j]] + (i == j ? damp : 0);
-                        if (SmallDense.Cholesky(f, nf) || damp > 1e12) break;
-                    }
-                    for (int j = 0; j < nf; j++)
-                    {
-                        Array.Clear(col);
-                        col[j] = 1;
-                        SmallDense.CholeskySolve(f, nf, col);
-                        for (int i = 0; i < nf; i++) p[idx[i] * m + idx[j]] = col[i];
-                    }
-                    SmallDense.MatMul(p, qux, k, m, m, n);
-                    for (int i = 0; i < k.Length; i++) k[i] = -k[i];
-                }
-                qxx.CopyTo(vxx, 0);
-                SmallDense.MatMul(qux, k, vxx, n, m, n, transA: true, accumulate: true);
-                SmallDense.Symmetrize(vxx, n);
-            }
-        });
+            for (int b = part * B / parts, end = (part + 1) * B / parts; b < end; b++)
+                RiccatiExample(lin, free, b, T, n, m, P, K, QuxAll, vxx, vxxA, vxxB, qxx, quu, qux, idx, f, col);
+        }
+        if (parts == 1) Part(0);
+        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
         return new Gains(P, K, QuxAll);
+    }
+
+    private static void RiccatiExample(Linearization lin, bool[] free, int b, int T, int n, int m, double[] P, double[] K, double[] QuxAll,
+        double[] vxx, double[] vxxA, double[] vxxB, double[] qxx, double[] quu, double[] qux, int[] idx, double[] f, double[] col)
+    {
+        lin.LxxSpan(b, T).CopyTo(vxx);
+        for (int t = T - 1; t >= 0; t--)
+        {
+            var A = lin.ASpan(b, t); var Bm = lin.BSpan(b, t);
+            SmallDense.MatMul(vxx, A, vxxA, n, n, n);
+            SmallDense.MatMul(vxx, Bm, vxxB, n, n, m);
+            lin.LxxSpan(b, t).CopyTo(qxx);
+            SmallDense.MatMul(A, vxxA, qxx, n, n, n, transA: true, accumulate: true);
+            lin.LuuSpan(b, t).CopyTo(quu);
+            SmallDense.MatMul(Bm, vxxB, quu, m, n, m, transA: true, accumulate: true);
+            SmallDense.Symmetrize(quu, m);
+            lin.LuxSpan(b, t).CopyTo(qux);
+            SmallDense.MatMul(Bm, vxxA, qux, m, n, n, transA: true, accumulate: true);
+            int nf = 0;
+            for (int i = 0; i < m; i++) if (free[(b * T + t) * m + i]) idx[nf++] = i;
+            var p = P.AsSpan((b * T + t) * m * m, m * m);
+            var k = K.AsSpan((b * T + t) * m * n, m * n);
+            qux.CopyTo(QuxAll.AsSpan((b * T + t) * m * n, m * n));
+            if (nf > 0)
+            {
+                for (double damp = 0; ; damp = damp == 0 ? 1e-10 : damp * 10)
+                {
+                    for (int i = 0; i < nf; i++) for (int j = 0; j < nf; j++) f[i * nf + j] = quu[idx[i] * m + idx[j]] + (i == j ? damp : 0);
+                    if (SmallDense.Cholesky(f, nf) || damp > 1e12) break;
+                }
+                for (int j = 0; j < nf; j++)
+                {
+                    Array.Clear(col);
+                    col[j] = 1;
+                    SmallDense.CholeskySolve(f, nf, col);
+                    for (int i = 0; i < nf; i++) p[idx[i] * m + idx[j]] = col[i];
+                }
+                SmallDense.MatMul(p, qux, k, m, m, n);
+                for (int i = 0; i < k.Length; i++) k[i] = -k[i];
+            }
+            qxx.CopyTo(vxx, 0);
+            SmallDense.MatMul(qux, k, vxx, n, m, n, transA: true, accumulate: true);
+            SmallDense.Symmetrize(vxx, n);
+        }
     }
 }

@@ -40,6 +40,14 @@ public sealed class BoxQp
     public bool Solve(ReadOnlySpan<double> h, ReadOnlySpan<double> q, ReadOnlySpan<double> lo, ReadOnlySpan<double> hi, Span<double> x,
         int maxIterations = 100, double tolerance = 1e-10)
     {
+        if (_k == 1) return SolveScalar(h[0], q[0], lo[0], hi[0], ref x[0], maxIterations, tolerance);
+        return SolveGeneral(h, q, lo, hi, x, maxIterations, tolerance);
+    }
+
+    /// <summary>The general projected-Newton path for any size (also the reference the 1-D path is tested against).</summary>
+    internal bool SolveGeneral(ReadOnlySpan<double> h, ReadOnlySpan<double> q, ReadOnlySpan<double> lo, ReadOnlySpan<double> hi, Span<double> x,
+        int maxIterations = 100, double tolerance = 1e-10)
+    {
         int k = _k;
         for (int i = 0; i < k; i++) x[i] = Math.Clamp(x[i], lo[i], hi[i]);
         double value = Value(h, q, x);
@@ -86,6 +94,53 @@ public sealed class BoxQp
                 if (step < 1e-20) return true;
             }
             _trial.AsSpan(0, k).CopyTo(x);
+            value = trialValue;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The same projected-Newton iteration for one control (the common case m = 1), in scalars: the free set is
+    /// {0} or empty, the Cholesky factor is √h, and the Armijo search runs along the clamped Newton step.
+    /// </summary>
+    internal bool SolveScalar(double h, double q, double lo, double hi, ref double x, int maxIterations, double tolerance)
+    {
+        x = Math.Clamp(x, lo, hi);
+        double value = x * (0.5 * (h * x) + q);
+        double l = 0;
+        bool factored = false;
+        for (int iter = 0; iter < maxIterations; iter++)
+        {
+            double grad = h * x + q;
+            bool clamped = (x <= lo && grad > 0) || (x >= hi && grad < 0);
+            bool changed = !factored || _oldFree[0] == clamped;
+            Free[0] = !clamped;
+            FreeCount = clamped ? 0 : 1;
+            _freeIdx[0] = 0;
+            if (clamped) return true;
+            if (changed)
+            {
+                double d = h;
+                if (!(d > 0) || double.IsInfinity(d)) return false;
+                l = Math.Sqrt(d);
+                FreeFactor[0] = l;
+                factored = true;
+                _oldFree[0] = true;
+            }
+            if (grad * grad < tolerance * tolerance) return true;
+            double search = -grad / l / l;
+            double sdotg = search * grad;
+            if (sdotg >= 0) return true;
+            double step = 1, trial, trialValue;
+            while (true)
+            {
+                trial = Math.Clamp(x + step * search, lo, hi);
+                trialValue = trial * (0.5 * (h * trial) + q);
+                if ((trialValue - value) / (step * sdotg) >= 0.1) break;
+                step *= 0.6;
+                if (step < 1e-20) return true;
+            }
+            x = trial;
             value = trialValue;
         }
         return true;

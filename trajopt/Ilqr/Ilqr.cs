@@ -14,7 +14,7 @@ public static class Ilqr
     /// <summary>Solve from x0 [B,n] starting at uInit [B,T,m] (the warm start; clamped to the bounds).</summary>
     public static IlqrResult Solve(TrajProblem problem, Tensor x0, Tensor uInit, IlqrOptions? options = null)
     {
-        var o = options ?? new IlqrOptions();
+        var o = options ?? DefaultOptions;
         int n = problem.StateDim, m = problem.ControlDim, T = problem.Horizon;
         if (x0.Rank != 2 || x0.Shape[1] != n)
             throw new TensorShapeException($"Ilqr.Solve: x0 has shape {x0.Shape}, expected [B, {n}]");
@@ -22,48 +22,98 @@ public static class Ilqr
         if (uInit.Shape != new Shape(B, T, m))
             throw new TensorShapeException($"Ilqr.Solve: uInit has shape {uInit.Shape}, expected [{B}, {T}, {m}]");
         var ev = new ProblemEvaluator(problem, x0.DType);
-        var state = new State(B, T, n, m, problem);
-        x0.ToDoubleArray().AsSpan().CopyTo(state.X0);
-        uInit.ToDoubleArray().AsSpan().CopyTo(state.U);
-        state.ClampControls(state.U);
-        ev.Rollout(B, state.X0, state.U, state.X, state.Cost);
-        for (int b = 0; b < B; b++)
+        var st = IlqrBuffers.Rent(B, T, n, m);
+        try
         {
-            if (!double.IsFinite(state.Cost[b]))
-                throw new ArithmeticException($"Ilqr.Solve: example {b} has a non-finite initial cost {state.Cost[b]}");
-            state.Reg[b] = o.RegInit;
-            state.Active[b] = true;
+            ReadDoubles(x0, st.X0);
+            ReadDoubles(uInit, st.U);
+            ClampControls(problem, st.U);
+            ev.Rollout(B, st.X0, st.U, st.X, st.Cost);
+            for (int b = 0; b < B; b++)
+            {
+                if (!double.IsFinite(st.Cost[b]))
+                    throw new ArithmeticException($"Ilqr.Solve: example {b} has a non-finite initial cost {st.Cost[b]}");
+                st.Reg[b] = o.RegInit;
+                st.Active[b] = true;
+            }
+            if (problem.AnalyticDynamics is not null && problem.AnalyticCost is not null)
+                IlqrPerExample.Run(ev, st, o);
+            else
+                SolveBatched(ev, st, o);
+            for (int b = 0; b < B; b++)
+                if (!st.Converged[b] && st.Iterations[b] < o.MaxIterations && st.Active[b] == false && st.GradNorm[b] < o.GradientTolerance)
+                    st.Converged[b] = true;
+            var status = new SolveStatus[B];
+            for (int b = 0; b < B; b++)
+                status[b] = new SolveStatus(st.Converged[b], st.Iterations[b], st.Cost[b], st.GradNorm[b], st.Reg[b]);
+            var uFlat = (double[])st.U.Clone();
+            var xFlat = (double[])st.X.Clone();
+            var uT = Tensor.FromDoubles(uFlat, new Shape(B, T, m), x0.DType, x0.Device);
+            var xT = Tensor.FromDoubles(xFlat, new Shape(B, T + 1, n), x0.DType, x0.Device);
+            return new IlqrResult(uT, xT, status, uFlat, xFlat);
         }
-        var lin = new Linearization(B, T, n, m);
+        finally { IlqrBuffers.Return(st); }
+    }
+
+    private static readonly IlqrOptions DefaultOptions = new();
+
+    /// <summary>
+    /// The batch moves in lockstep: one linearization of all examples (a replicated autodiff pass for Var
+    /// models), per-example backward passes, then one line search that rolls out all searching examples together.
+    /// </summary>
+    private static void SolveBatched(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o)
+    {
+        var problem = ev.Problem;
+        int B = st.B;
+        var lin = st.Lin;
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
-            if (!Any(state.Active)) break;
-            ev.Linearize(B, state.X, state.U, lin);
-            Parallel.For(0, B, new ParallelOptions { MaxDegreeOfParallelism = B >= 16 ? Environment.ProcessorCount : 1 }, b =>
+            if (!Any(st.Active)) break;
+            ev.Linearize(B, st.X, st.U, lin);
+            int it = iter;
+            ForExamples(B, st, (b, ws) =>
             {
-                if (!state.Active[b]) return;
-                state.Iterations[b] = iter + 1;
-                var ws = state.Workspace.Value!;
-                state.GradNorm[b] = ProjectedGradientNorm(problem, lin, b, state.U, ws);
-                if (state.GradNorm[b] < o.GradientTolerance) { state.Converged[b] = true; state.Active[b] = false; return; }
-                while (!BackwardPass(problem, lin, b, state, ws))
-                {
-                    state.Reg[b] = Math.Max(state.Reg[b] * o.RegFactor, o.RegMin) * 10;
-                    if (state.Reg[b] > o.RegMax) { state.Active[b] = false; return; }
-                }
+                if (!st.Active[b]) return;
+                st.Iterations[b] = it + 1;
+                st.GradNorm[b] = ProjectedGradientNorm(problem, lin, b, st.U, ws);
+                if (st.GradNorm[b] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; return; }
+                BackwardPassWithRetries(problem, lin, b, st, ws, o);
             });
-            LineSearch(ev, state, o);
+            LineSearch(ev, st, o);
         }
-        for (int b = 0; b < B; b++)
-            if (!state.Converged[b] && state.Iterations[b] < o.MaxIterations && state.Active[b] == false && state.GradNorm[b] < o.GradientTolerance)
-                state.Converged[b] = true;
-        var status = new SolveStatus[B];
-        for (int b = 0; b < B; b++)
-            status[b] = new SolveStatus(state.Converged[b], state.Iterations[b], state.Cost[b], state.GradNorm[b], state.Reg[b]);
-        state.Workspace.Dispose();
-        var uT = Tensor.FromDoubles(state.U, new Shape(B, T, m), x0.DType, x0.Device);
-        var xT = Tensor.FromDoubles(state.X, new Shape(B, T + 1, n), x0.DType, x0.Device);
-        return new IlqrResult(uT, xT, status, state.U, state.X);
+    }
+
+    /// <summary>Examples split over the cores when there are enough of them; each worker uses its own workspace.</summary>
+    private static void ForExamples(int count, IlqrBuffers st, Action<int, IlqrWorkspace> body)
+    {
+        int parts = count >= 16 ? Math.Min(st.Workers.Length, count) : 1;
+        if (parts == 1)
+        {
+            for (int b = 0; b < count; b++) body(b, st.Workers[0]);
+            return;
+        }
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        {
+            var ws = st.Workers[part];
+            for (int b = part * count / parts, end = (part + 1) * count / parts; b < end; b++) body(b, ws);
+        });
+    }
+
+    /// <summary>Backward passes with growing μ until every Q_uu factors; false (example stopped) past RegMax.</summary>
+    internal static bool BackwardPassWithRetries(TrajProblem problem, Linearization lin, int b, IlqrBuffers st, IlqrWorkspace ws, IlqrOptions o)
+    {
+        while (!BackwardPass(problem, lin, b, st, ws))
+        {
+            st.Reg[b] = Math.Max(st.Reg[b] * o.RegFactor, o.RegMin) * 10;
+            if (st.Reg[b] > o.RegMax) { st.Active[b] = false; return false; }
+        }
+        return true;
+    }
+
+    private static void ReadDoubles(Tensor t, Span<double> dst)
+    {
+        if (t.DType == DType.Float64 && t.Device.IsCpu && t.IsContiguous) t.AsSpan<double>().CopyTo(dst);
+        else t.ToDoubleArray().AsSpan().CopyTo(dst);
     }
 
     /// <summary>The previous solution shifted one step earlier, last control repeated: the MPC warm start.</summary>
@@ -82,7 +132,7 @@ public static class Ilqr
     /// ‖P(dJ/dU)‖₂ along the nominal, by the costate recursion λ_T = ∇ℓ_T, g_t = ℓ_u + B_tᵀλ_{t+1},
     /// λ_t = ℓ_x + A_tᵀλ_{t+1}; P zeroes components at a bound whose descent direction leaves the box.
     /// </summary>
-    internal static double ProjectedGradientNorm(TrajProblem p, Linearization lin, int b, double[] u, Workspace ws)
+    internal static double ProjectedGradientNorm(TrajProblem p, Linearization lin, int b, double[] u, IlqrWorkspace ws)
     {
         int n = p.StateDim, m = p.ControlDim, T = p.Horizon;
         var lam = ws.Vx; var g = ws.Qu; var tmp = ws.Qx;
@@ -105,82 +155,157 @@ public static class Ilqr
         return Math.Sqrt(s);
     }
 
-    /// <summary>The DDP backward pass for one example; false when some regularized Q_uu is not positive definite.</summary>
-    private static bool BackwardPass(TrajProblem p, Linearization lin, int b, State st, Workspace ws)
+    /// <summary>
+    /// The DDP backward pass for one example; false when some regularized Q_uu is not positive definite.
+    /// Written as index loops over the flat arrays (no spans per product): for n of 3–50 the per-call
+    /// overhead of generic kernels would cost more than the arithmetic.
+    /// </summary>
+    private static bool BackwardPass(TrajProblem p, Linearization lin, int b, IlqrBuffers st, IlqrWorkspace ws)
     {
         int n = p.StateDim, m = p.ControlDim, T = p.Horizon;
         double mu = st.Reg[b];
-        lin.LxSpan(b, T).CopyTo(ws.Vx);
-        lin.LxxSpan(b, T).CopyTo(ws.Vxx);
+        double[] A = lin.A, Bu = lin.Bu, Lx = lin.Lx, Lxx = lin.Lxx, Lu = lin.Lu, Luu = lin.Luu, Lux = lin.Lux;
+        double[] vx = ws.Vx, vxx = ws.Vxx, qx = ws.Qx, qu = ws.Qu, qxx = ws.Qxx, quu = ws.Quu, quuReg = ws.QuuReg, qux = ws.Qux;
+        double[] vxxA = ws.VxxA, vxxB = ws.VxxB, quuK = ws.QuuK, tm = ws.Tm, col = ws.Col;
+        double[] kffAll = st.Kff, kfbAll = st.Kfb;
+        int xOff = (b * (T + 1) + T) * n;
+        Array.Copy(Lx, xOff, vx, 0, n);
+        Array.Copy(Lxx, xOff * n, vxx, 0, n * n);
         double dv1 = 0, dv2 = 0;
         for (int t = T - 1; t >= 0; t--)
         {
-            var A = lin.ASpan(b, t); var Bm = lin.BSpan(b, t);
-            // Q-function expansion.
-            lin.LxSpan(b, t).CopyTo(ws.Qx);
-            SmallDense.MatVec(A, ws.Vx, ws.Qx, n, n, transA: true, accumulate: true);
-            lin.LuSpan(b, t).CopyTo(ws.Qu);
-            SmallDense.MatVec(Bm, ws.Vx, ws.Qu, m, n, transA: true, accumulate: true);
-            SmallDense.MatMul(ws.Vxx, A, ws.VxxA, n, n, n);
-            SmallDense.MatMul(ws.Vxx, Bm, ws.VxxB, n, n, m);
-            lin.LxxSpan(b, t).CopyTo(ws.Qxx);
-            SmallDense.MatMul(A, ws.VxxA, ws.Qxx, n, n, n, transA: true, accumulate: true);
-            lin.LuuSpan(b, t).CopyTo(ws.Quu);
-            SmallDense.MatMul(Bm, ws.VxxB, ws.Quu, m, n, m, transA: true, accumulate: true);
-            SmallDense.Symmetrize(ws.Quu, m);
-            lin.LuxSpan(b, t).CopyTo(ws.Qux);
-            SmallDense.MatMul(Bm, ws.VxxA, ws.Qux, m, n, n, transA: true, accumulate: true);
-            ws.Quu.AsSpan(0, m * m).CopyTo(ws.QuuReg);
-            for (int i = 0; i < m; i++) ws.QuuReg[i * m + i] += mu;
+            int bt = b * T + t;
+            int aO = bt * n * n, bO = bt * n * m, lxO = (b * (T + 1) + t) * n, luO = bt * m, uuO = bt * m * m, uxO = bt * m * n;
+            // Q-function expansion: Qx = ℓx + AᵀVx, Qu = ℓu + BᵀVx.
+            for (int i = 0; i < n; i++)
+            {
+                double acc = Lx[lxO + i];
+                for (int j = 0; j < n; j++) acc += A[aO + j * n + i] * vx[j];
+                qx[i] = acc;
+            }
+            for (int i = 0; i < m; i++)
+            {
+                double acc = Lu[luO + i];
+                for (int j = 0; j < n; j++) acc += Bu[bO + j * m + i] * vx[j];
+                qu[i] = acc;
+            }
+            // Vxx·A and Vxx·B.
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (int s = 0; s < n; s++) acc += vxx[i * n + s] * A[aO + s * n + j];
+                    vxxA[i * n + j] = acc;
+                }
+                for (int j = 0; j < m; j++)
+                {
+                    double acc = 0;
+                    for (int s = 0; s < n; s++) acc += vxx[i * n + s] * Bu[bO + s * m + j];
+                    vxxB[i * m + j] = acc;
+                }
+            }
+            // Qxx = ℓxx + Aᵀ(Vxx A) (symmetric: the lower triangle is mirrored), Quu = ℓuu + Bᵀ(Vxx B), Qux = ℓux + Bᵀ(Vxx A).
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j <= i; j++)
+                {
+                    double acc = 0.5 * (Lxx[lxO * n + i * n + j] + Lxx[lxO * n + j * n + i]);
+                    for (int s = 0; s < n; s++) acc += A[aO + s * n + i] * vxxA[s * n + j];
+                    qxx[i * n + j] = acc;
+                }
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < i; j++) qxx[j * n + i] = qxx[i * n + j];
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < m; j++)
+                {
+                    double acc = Luu[uuO + i * m + j];
+                    for (int s = 0; s < n; s++) acc += Bu[bO + s * m + i] * vxxB[s * m + j];
+                    quu[i * m + j] = acc;
+                }
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = Lux[uxO + i * n + j];
+                    for (int s = 0; s < n; s++) acc += Bu[bO + s * m + i] * vxxA[s * n + j];
+                    qux[i * n + j] = acc;
+                }
+            }
+            SmallDense.Symmetrize(quu, m);
+            for (int i = 0; i < m * m; i++) quuReg[i] = quu[i];
+            for (int i = 0; i < m; i++) quuReg[i * m + i] += mu;
 
-            var k = st.KffSpan(b, t);
-            var K = st.KfbSpan(b, t);
+            var k = kffAll.AsSpan(bt * m, m);
+            var K = kfbAll.AsSpan(bt * m * n, m * n);
             if (p.HasBounds)
             {
                 for (int i = 0; i < m; i++)
                 {
-                    double ui = st.U[(b * T + t) * m + i];
+                    double ui = st.U[bt * m + i];
                     ws.Lo[i] = p.ControlLower![i] - ui;
                     ws.Hi[i] = p.ControlUpper![i] - ui;
                 }
-                if (!ws.Qp.Solve(ws.QuuReg, ws.Qu, ws.Lo, ws.Hi, k)) return false;
+                if (!ws.Qp.Solve(quuReg, qu, ws.Lo, ws.Hi, k)) return false;
                 K.Clear();
                 var free = ws.Qp.FreeIndices;
                 int nf = free.Length;
+                var factor = ws.Qp.FreeFactor;
                 for (int j = 0; j < n; j++)
                 {
-                    for (int f = 0; f < nf; f++) ws.Col[f] = -ws.Qux[free[f] * n + j];
-                    SmallDense.CholeskySolve(ws.Qp.FreeFactor, nf, ws.Col);
-                    for (int f = 0; f < nf; f++) K[free[f] * n + j] = ws.Col[f];
+                    for (int f = 0; f < nf; f++) col[f] = -qux[free[f] * n + j];
+                    SmallDense.CholeskySolve(factor, nf, col);
+                    for (int f = 0; f < nf; f++) K[free[f] * n + j] = col[f];
                 }
             }
             else
             {
-                ws.QuuReg.AsSpan(0, m * m).CopyTo(ws.L);
-                if (!SmallDense.Cholesky(ws.L, m)) return false;
-                for (int i = 0; i < m; i++) k[i] = -ws.Qu[i];
-                SmallDense.CholeskySolve(ws.L, m, k);
+                var L = ws.L;
+                for (int i = 0; i < m * m; i++) L[i] = quuReg[i];
+                if (!SmallDense.Cholesky(L, m)) return false;
+                for (int i = 0; i < m; i++) k[i] = -qu[i];
+                SmallDense.CholeskySolve(L, m, k);
                 for (int j = 0; j < n; j++)
                 {
-                    for (int i = 0; i < m; i++) ws.Col[i] = -ws.Qux[i * n + j];
-                    SmallDense.CholeskySolve(ws.L, m, ws.Col);
-                    for (int i = 0; i < m; i++) K[i * n + j] = ws.Col[i];
+                    for (int i = 0; i < m; i++) col[i] = -qux[i * n + j];
+                    SmallDense.CholeskySolve(L, m, col);
+                    for (int i = 0; i < m; i++) K[i * n + j] = col[i];
                 }
             }
-            // Value function update (Tassa 2012 eq. 11, with the unregularized Q_uu).
-            SmallDense.MatVec(ws.Quu, k, ws.Tm, m, m);
-            dv1 += SmallDense.Dot(k, ws.Qu);
-            dv2 += 0.5 * SmallDense.Dot(k, ws.Tm.AsSpan(0, m));
-            ws.Qx.AsSpan(0, n).CopyTo(ws.Vx);
-            SmallDense.MatVec(K, ws.Tm, ws.Vx, n, m, transA: true, accumulate: true);
-            SmallDense.MatVec(K, ws.Qu, ws.Vx, n, m, transA: true, accumulate: true);
-            SmallDense.MatVec(ws.Qux, k, ws.Vx, n, m, transA: true, accumulate: true);
-            ws.Qxx.AsSpan(0, n * n).CopyTo(ws.Vxx);
-            SmallDense.MatMul(ws.Quu, K, ws.QuuK, m, m, n);
-            SmallDense.MatMul(K, ws.QuuK, ws.Vxx, n, m, n, transA: true, accumulate: true);
-            SmallDense.MatMul(K, ws.Qux, ws.Vxx, n, m, n, transA: true, accumulate: true);
-            SmallDense.MatMul(ws.Qux, K, ws.Vxx, n, m, n, transA: true, accumulate: true);
-            SmallDense.Symmetrize(ws.Vxx, n);
+            // Value function update (Tassa 2012 eq. 11, with the unregularized Q_uu):
+            // Vx = Qx + Kᵀ(Quu k) + Kᵀ Qu + Quxᵀ k, Vxx = Qxx + Kᵀ(Quu K) + Kᵀ Qux + Quxᵀ K.
+            double kqu = 0, kquuk = 0;
+            for (int i = 0; i < m; i++)
+            {
+                double acc = 0;
+                for (int j = 0; j < m; j++) acc += quu[i * m + j] * k[j];
+                tm[i] = acc;
+                kqu += k[i] * qu[i];
+                kquuk += k[i] * acc;
+            }
+            dv1 += kqu;
+            dv2 += 0.5 * kquuk;
+            for (int j = 0; j < n; j++)
+            {
+                double acc = qx[j];
+                for (int i = 0; i < m; i++) acc += K[i * n + j] * (tm[i] + qu[i]) + qux[i * n + j] * k[i];
+                vx[j] = acc;
+            }
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (int s = 0; s < m; s++) acc += quu[i * m + s] * K[s * n + j];
+                    quuK[i * n + j] = acc;
+                }
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j <= i; j++)
+                {
+                    double acc = qxx[i * n + j];
+                    for (int s = 0; s < m; s++)
+                        acc += K[s * n + i] * (quuK[s * n + j] + qux[s * n + j]) + qux[s * n + i] * K[s * n + j];
+                    vxx[i * n + j] = acc;
+                }
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < i; j++) vxx[j * n + i] = vxx[i * n + j];
         }
         st.Dv1[b] = dv1;
         st.Dv2[b] = dv2;
@@ -188,16 +313,16 @@ public static class Ilqr
     }
 
     /// <summary>Backtracking over the step sizes, all searching examples rolled out together at each size.</summary>
-    private static void LineSearch(ProblemEvaluator ev, State st, IlqrOptions o)
+    private static void LineSearch(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o)
     {
         var p = ev.Problem;
         int B = st.B, T = st.T, n = st.N, m = st.M;
-        var searching = new bool[B];
+        var searching = st.Searching;
         bool any = false;
         for (int b = 0; b < B; b++) { searching[b] = st.Active[b]; any |= searching[b]; }
         if (!any) return;
-        var xt = new double[B * n]; var ut = new double[B * m]; var next = new double[B * n]; var dx = new double[n];
-        var newCost = new double[B];
+        var xt = st.SliceX; var ut = st.SliceU; var next = st.SliceNext; var dx = st.Workers[0].Dx;
+        var newCost = st.NewCost;
         foreach (double alpha in o.LineSearchSteps)
         {
             ProblemEvaluator.Scatter(st.X0, st.XNew, B, T + 1, 0, n);
@@ -213,7 +338,7 @@ public static class Ilqr
                     for (int i = 0; i < m; i++) uo[i] = st.U[(b * T + t) * m + i] + alpha * k[i];
                     SmallDense.MatVec(K, dx, uo, m, n, accumulate: true);
                 }
-                st.ClampControls(ut);
+                ClampControls(p, ut);
                 ProblemEvaluator.Scatter(ut, st.UNew, B, T, t, m);
                 ev.Step(B, xt, ut, next, searching);
                 ProblemEvaluator.Scatter(next, st.XNew, B, T + 1, t + 1, n);
@@ -223,84 +348,59 @@ public static class Ilqr
             for (int b = 0; b < B; b++)
             {
                 if (!searching[b]) continue;
-                double expected = -(alpha * st.Dv1[b] + alpha * alpha * st.Dv2[b]);
-                double actual = st.Cost[b] - newCost[b];
-                // Near the optimum the predicted gain falls below the cost's rounding: then a step that does not
-                // measurably worsen the cost is the (accurate) Newton step and is taken.
-                double noise = 1e-13 * (1 + Math.Abs(st.Cost[b]));
-                bool tiny = expected < 100 * noise && actual > -noise;
-                if (double.IsFinite(newCost[b]) && (tiny || (actual > 0 && (expected <= 0 || actual >= o.AcceptRatio * expected))))
-                {
-                    searching[b] = false;
-                    st.XNew.AsSpan(b * (T + 1) * n, (T + 1) * n).CopyTo(st.X.AsSpan(b * (T + 1) * n));
-                    st.UNew.AsSpan(b * T * m, T * m).CopyTo(st.U.AsSpan(b * T * m));
-                    double old = st.Cost[b];
-                    st.Cost[b] = newCost[b];
-                    st.Reg[b] = Math.Max(o.RegMin, st.Reg[b] / o.RegFactor);
-                    if (!tiny && actual < o.CostTolerance * (1 + Math.Abs(old))) { st.Converged[b] = true; st.Active[b] = false; }
-                }
+                if (TryAccept(st, b, alpha, newCost[b], o)) searching[b] = false;
                 any |= searching[b];
             }
             if (!any) break;
         }
-        // No step improved: raise the regularization (a shorter, more gradient-like step next time).
         for (int b = 0; b < B; b++)
-        {
-            if (!searching[b]) continue;
-            st.Reg[b] = Math.Max(st.Reg[b] * o.RegFactor, o.RegMin) * 10;
-            if (st.Reg[b] > o.RegMax) st.Active[b] = false;
-            // A stationary point cannot be improved: that is convergence, not failure.
-            if (Math.Abs(st.Dv1[b]) < Math.Max(o.CostTolerance, 1e-13) * (1 + Math.Abs(st.Cost[b]))) { st.Converged[b] = true; st.Active[b] = false; }
-        }
+            if (searching[b]) NoStepFound(st, b, o);
+    }
+
+    /// <summary>
+    /// The acceptance test of one example's trial (XNew, UNew) at step alpha with cost newCost: on success the
+    /// trial becomes the nominal, μ shrinks, and a negligible improvement marks convergence.
+    /// </summary>
+    internal static bool TryAccept(IlqrBuffers st, int b, double alpha, double newCost, IlqrOptions o)
+    {
+        int T = st.T, n = st.N, m = st.M;
+        double expected = -(alpha * st.Dv1[b] + alpha * alpha * st.Dv2[b]);
+        double actual = st.Cost[b] - newCost;
+        // Near the optimum the predicted gain falls below the cost's rounding: then a step that does not
+        // measurably worsen the cost is the (accurate) Newton step and is taken.
+        double noise = 1e-13 * (1 + Math.Abs(st.Cost[b]));
+        bool tiny = expected < 100 * noise && actual > -noise;
+        if (!(double.IsFinite(newCost) && (tiny || (actual > 0 && (expected <= 0 || actual >= o.AcceptRatio * expected)))))
+            return false;
+        st.XNew.AsSpan(b * (T + 1) * n, (T + 1) * n).CopyTo(st.X.AsSpan(b * (T + 1) * n));
+        st.UNew.AsSpan(b * T * m, T * m).CopyTo(st.U.AsSpan(b * T * m));
+        double old = st.Cost[b];
+        st.Cost[b] = newCost;
+        st.Reg[b] = Math.Max(o.RegMin, st.Reg[b] / o.RegFactor);
+        if (!tiny && actual < o.CostTolerance * (1 + Math.Abs(old))) { st.Converged[b] = true; st.Active[b] = false; }
+        return true;
+    }
+
+    /// <summary>No step improved: raise the regularization (a shorter, more gradient-like step next time).</summary>
+    internal static void NoStepFound(IlqrBuffers st, int b, IlqrOptions o)
+    {
+        st.Reg[b] = Math.Max(st.Reg[b] * o.RegFactor, o.RegMin) * 10;
+        if (st.Reg[b] > o.RegMax) st.Active[b] = false;
+        // A stationary point cannot be improved: that is convergence, not failure.
+        if (Math.Abs(st.Dv1[b]) < Math.Max(o.CostTolerance, 1e-13) * (1 + Math.Abs(st.Cost[b]))) { st.Converged[b] = true; st.Active[b] = false; }
+    }
+
+    internal static void ClampControls(TrajProblem p, Span<double> u)
+    {
+        if (!p.HasBounds) return;
+        var lo = p.ControlLower!; var hi = p.ControlUpper!;
+        int m = lo.Length;
+        for (int i = 0; i < u.Length; i++) u[i] = Math.Clamp(u[i], lo[i % m], hi[i % m]);
     }
 
     private static bool Any(bool[] a)
     {
         foreach (bool v in a) if (v) return true;
         return false;
-    }
-
-    internal sealed class Workspace
-    {
-        public Workspace(int n, int m)
-        {
-            Vx = new double[n]; Vxx = new double[n * n]; Qx = new double[n]; Qu = new double[m];
-            Qxx = new double[n * n]; Quu = new double[m * m]; QuuReg = new double[m * m]; Qux = new double[m * n];
-            VxxA = new double[n * n]; VxxB = new double[n * m]; QuuK = new double[m * n]; L = new double[m * m];
-            Col = new double[m]; Tm = new double[m]; Lo = new double[m]; Hi = new double[m];
-            Qp = new BoxQp(m);
-        }
-        public readonly double[] Vx, Vxx, Qx, Qu, Qxx, Quu, QuuReg, Qux, VxxA, VxxB, QuuK, L, Col, Tm, Lo, Hi;
-        public readonly BoxQp Qp;
-    }
-
-    private sealed class State
-    {
-        public State(int b, int t, int n, int m, TrajProblem p)
-        {
-            B = b; T = t; N = n; M = m; P = p;
-            X0 = new double[b * n]; U = new double[b * t * m]; X = new double[b * (t + 1) * n];
-            UNew = new double[U.Length]; XNew = new double[X.Length];
-            Kff = new double[b * t * m]; Kfb = new double[b * t * m * n];
-            Cost = new double[b]; Reg = new double[b]; GradNorm = new double[b]; Dv1 = new double[b]; Dv2 = new double[b];
-            Active = new bool[b]; Converged = new bool[b]; Iterations = new int[b];
-            Workspace = new ThreadLocal<Workspace>(() => new Workspace(n, m));
-        }
-        public readonly int B, T, N, M;
-        public readonly TrajProblem P;
-        public readonly double[] X0, U, X, UNew, XNew, Kff, Kfb, Cost, Reg, GradNorm, Dv1, Dv2;
-        public readonly bool[] Active, Converged;
-        public readonly int[] Iterations;
-        public readonly ThreadLocal<Workspace> Workspace;
-
-        public Span<double> KffSpan(int b, int t) => Kff.AsSpan((b * T + t) * M, M);
-        public Span<double> KfbSpan(int b, int t) => Kfb.AsSpan((b * T + t) * M * N, M * N);
-
-        public void ClampControls(Span<double> u)
-        {
-            if (!P.HasBounds) return;
-            var lo = P.ControlLower!; var hi = P.ControlUpper!;
-            for (int i = 0; i < u.Length; i++) u[i] = Math.Clamp(u[i], lo[i % M], hi[i % M]);
-        }
     }
 }

@@ -134,6 +134,31 @@ public sealed class ProblemEvaluator
         else CostDerivatives(batch, x, u, lin);
     }
 
+    /// <summary>Fill example b's blocks of lin along (X, U) [B,T+1,n]/[B,T,m]; closed-form models only. next [n] is scratch.</summary>
+    public void LinearizeExample(int b, ReadOnlySpan<double> x, ReadOnlySpan<double> u, Linearization lin, Span<double> next)
+    {
+        var dyn = _p.AnalyticDynamics ?? throw new InvalidOperationException("ProblemEvaluator.LinearizeExample: needs analytic dynamics");
+        var c = _p.AnalyticCost ?? throw new InvalidOperationException("ProblemEvaluator.LinearizeExample: needs an analytic cost");
+        int n = _n, m = _m, T = _T;
+        for (int t = 0; t < T; t++)
+        {
+            var xt = x.Slice((b * (T + 1) + t) * n, n); var ut = u.Slice((b * T + t) * m, m);
+            dyn.Step(xt, ut, next, lin.ASpan(b, t), lin.BSpan(b, t));
+            c.Stage(t, xt, ut, lin.LxSpan(b, t), lin.LuSpan(b, t), lin.LxxSpan(b, t), lin.LuuSpan(b, t), lin.LuxSpan(b, t));
+        }
+        c.Terminal(x.Slice((b * (T + 1) + T) * n, n), lin.LxSpan(b, T), lin.LxxSpan(b, T));
+    }
+
+    /// <summary>Total cost of one example's trajectory x [T+1,n], u [T,m]; closed-form cost only (same sum as <see cref="Costs"/>).</summary>
+    public double ExampleCost(ReadOnlySpan<double> x, ReadOnlySpan<double> u)
+    {
+        var c = _p.AnalyticCost ?? throw new InvalidOperationException("ProblemEvaluator.ExampleCost: needs an analytic cost");
+        int n = _n, m = _m, T = _T;
+        double s = 0;
+        for (int t = 0; t < T; t++) s += c.Stage(t, x.Slice(t * n, n), u.Slice(t * m, m), default, default, default, default, default);
+        return s + c.Terminal(x.Slice(T * n, n), default, default);
+    }
+
     // All T steps of all B examples in one replicated pass: rows (k, t, b) → output k of f(x_t^b, u_t^b).
     private void DynamicsJacobians(int batch, ReadOnlySpan<double> x, ReadOnlySpan<double> u, Linearization lin)
     {

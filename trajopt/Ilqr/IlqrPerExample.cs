@@ -1,0 +1,102 @@
+namespace DiffTori.TrajOpt;
+
+/// <summary>
+/// iLQR for problems whose dynamics and cost are both closed-form: then examples never share work, so each
+/// group of eight examples runs its whole solve (linearize, backward pass, line search, repeat) on its own,
+/// with its data hot in the cache, and the batch is split over the cores once per solve. The backward pass
+/// of a group runs one example per SIMD lane (<see cref="IlqrLanes"/>, m = 1). The arithmetic per example is
+/// that of the batched path (same linearization, backward pass, step sizes and acceptance test).
+/// </summary>
+internal static class IlqrPerExample
+{
+    public static void Run(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o)
+    {
+        int B = st.B;
+        int parts = B >= 16 ? Math.Min(st.Workers.Length, B) : 1;
+        if (parts == 1)
+        {
+            SolveRange(ev, st, o, 0, B, st.Workers[0]);
+            return;
+        }
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+            part => SolveRange(ev, st, o, part * B / parts, (part + 1) * B / parts, st.Workers[part]));
+    }
+
+    /// <summary>Examples [start, end) in groups of eight that iterate side by side (one SIMD lane each in the backward pass).</summary>
+    private static void SolveRange(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int start, int end, IlqrWorkspace ws)
+    {
+        for (int g = start; g < end; g += IlqrLanes.Lanes)
+            SolveGroup(ev, st, o, g, Math.Min(end, g + IlqrLanes.Lanes), ws);
+    }
+
+    private static void SolveGroup(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int start, int end, IlqrWorkspace ws)
+    {
+        var problem = ev.Problem;
+        var lin = st.Lin;
+        var group = ws.Group;
+        for (int iter = 0; iter < o.MaxIterations; iter++)
+        {
+            int count = 0;
+            for (int b = start; b < end; b++)
+            {
+                if (!st.Active[b]) continue;
+                ev.LinearizeExample(b, st.X, st.U, lin, ws.Next);
+                st.Iterations[b] = iter + 1;
+                st.GradNorm[b] = Ilqr.ProjectedGradientNorm(problem, lin, b, st.U, ws);
+                if (st.GradNorm[b] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; continue; }
+                group[count++] = b;
+            }
+            if (count == 0) return;
+            if (ws.Lanes is { } lanes && count > 1)
+            {
+                int failed = lanes.BackwardPass(problem, lin, group.AsSpan(0, count), st, ws.Qp);
+                for (int l = 0; l < count; l++)
+                {
+                    if ((failed & (1 << l)) == 0) continue;
+                    // As the scalar retry loop: this μ failed, so grow it and start over.
+                    int b = group[l];
+                    st.Reg[b] = Math.Max(st.Reg[b] * o.RegFactor, o.RegMin) * 10;
+                    if (st.Reg[b] > o.RegMax) st.Active[b] = false;
+                    else Ilqr.BackwardPassWithRetries(problem, lin, b, st, ws, o);
+                }
+            }
+            else
+                for (int l = 0; l < count; l++) Ilqr.BackwardPassWithRetries(problem, lin, group[l], st, ws, o);
+            for (int l = 0; l < count; l++)
+                if (st.Active[group[l]]) LineSearch(ev, st, o, group[l], ws);
+        }
+    }
+
+    /// <summary>Backtracking over the step sizes for one example: roll out u = ū + α·k + K·(x − x̄), clamp, test.</summary>
+    private static void LineSearch(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int b, IlqrWorkspace ws)
+    {
+        var p = ev.Problem;
+        var dyn = p.AnalyticDynamics!;
+        int T = st.T, n = st.N, m = st.M;
+        var dx = ws.Dx;
+        var xNew = st.XNew.AsSpan(b * (T + 1) * n, (T + 1) * n);
+        var uNew = st.UNew.AsSpan(b * T * m, T * m);
+        var xNom = st.X.AsSpan(b * (T + 1) * n, (T + 1) * n);
+        var uNom = st.U.AsSpan(b * T * m, T * m);
+        bool bounded = p.HasBounds;
+        foreach (double alpha in o.LineSearchSteps)
+        {
+            st.X0.AsSpan(b * n, n).CopyTo(xNew);
+            for (int t = 0; t < T; t++)
+            {
+                var xt = xNew.Slice(t * n, n);
+                for (int i = 0; i < n; i++) dx[i] = xt[i] - xNom[t * n + i];
+                var k = st.KffSpan(b, t); var K = st.KfbSpan(b, t);
+                var uo = uNew.Slice(t * m, m);
+                for (int i = 0; i < m; i++) uo[i] = uNom[t * m + i] + alpha * k[i];
+                SmallDense.MatVec(K, dx, uo, m, n, accumulate: true);
+                if (bounded)
+                    for (int i = 0; i < m; i++) uo[i] = Math.Clamp(uo[i], p.ControlLower![i], p.ControlUpper![i]);
+                dyn.Step(xt, uo, xNew.Slice((t + 1) * n, n), default, default);
+            }
+            double newCost = ev.ExampleCost(xNew, uNew);
+            if (Ilqr.TryAccept(st, b, alpha, newCost, o)) return;
+        }
+        Ilqr.NoStepFound(st, b, o);
+    }
+}
