@@ -12,9 +12,13 @@ public static partial class Autograd
     /// d(Σ gradOutputs·outputs)/d(inputs), without touching any Var's Grad. gradOutputs default to ones.
     /// createGraph records the computation so the results can be differentiated again (it implies
     /// retainGraph). With allowUnused an input the outputs do not depend on gets zeros; otherwise that throws.
+    /// inputsIndependent: the caller promises no input is computed from another, so the search for paths stops
+    /// at the inputs instead of walking everything recorded behind them (a solver that differentiates at every
+    /// recorded iteration would otherwise walk all earlier iterations each time). Wrong when one input depends
+    /// on another: that input's share through the other would be missing.
     /// </summary>
     public static Var[] Grad(IReadOnlyList<Var> outputs, IReadOnlyList<Var> inputs, IReadOnlyList<Var>? gradOutputs = null,
-        bool createGraph = false, bool retainGraph = false, bool allowUnused = false)
+        bool createGraph = false, bool retainGraph = false, bool allowUnused = false, bool inputsIndependent = false)
     {
         if (gradOutputs is not null && gradOutputs.Count != outputs.Count)
             throw new ArgumentException($"Autograd.Grad: {outputs.Count} outputs but {gradOutputs.Count} gradOutputs");
@@ -27,7 +31,7 @@ public static partial class Autograd
             throw new ArgumentException("Autograd.Grad: no output requires a gradient (computed in a no-grad scope, or from constants only?)");
 
         var seeds = gradOutputs ?? Array.Empty<Var>();
-        var found = any ? Backprop.Run(outputs, seeds, inputs, retainGraph || createGraph, createGraph)! : new Var?[inputs.Count];
+        var found = any ? Backprop.Run(outputs, seeds, inputs, retainGraph || createGraph, createGraph, stopAtCaptures: inputsIndependent)! : new Var?[inputs.Count];
         var result = new Var[inputs.Count];
         for (int i = 0; i < inputs.Count; i++)
         {

@@ -37,7 +37,11 @@ internal static class Backprop
     /// Run the reverse pass from outputs (seeded with seeds, ones where null). With captures, return
     /// the gradient of each captured Var (null where none arrived) and leave every Grad untouched.
     /// </summary>
-    public static Var?[]? Run(IReadOnlyList<Var> outputs, IReadOnlyList<Var?> seeds, IReadOnlyList<Var>? captures, bool retain, bool create)
+    /// <param name="stopAtCaptures">Do not search behind a captured Var (valid when no capture depends on
+    /// another: then nothing behind a capture lies on a path to a capture, and a graph that has grown long
+    /// behind the inputs, as in an unrolled solver, is not walked at every pass).</param>
+    public static Var?[]? Run(IReadOnlyList<Var> outputs, IReadOnlyList<Var?> seeds, IReadOnlyList<Var>? captures, bool retain, bool create,
+        bool stopAtCaptures = false)
     {
         int epoch = Interlocked.Increment(ref _epoch);
         bool capture = captures is not null;
@@ -62,7 +66,7 @@ internal static class Backprop
         try
         {
             for (int i = 0; i < outputs.Count; i++)
-                if (outputs[i].RequiresGrad) Visit(outputs[i], epoch, capture, order, stack);
+                if (outputs[i].RequiresGrad) Visit(outputs[i], epoch, capture, stopAtCaptures && capture, order, stack);
 
             for (int i = 0; i < outputs.Count; i++)
             {
@@ -103,7 +107,7 @@ internal static class Backprop
     }
 
     /// <summary>Post-order DFS over Vars that require a gradient; marks which lead to a captured Var.</summary>
-    private static void Visit(Var root, int epoch, bool capture, List<Var> order, Stack<(Var Var, int Next)> stack)
+    private static void Visit(Var root, int epoch, bool capture, bool stopAtCaptures, List<Var> order, Stack<(Var Var, int Next)> stack)
     {
         if (root.VisitEpoch == epoch) return;
         Mark(root, epoch, capture);
@@ -111,7 +115,8 @@ internal static class Backprop
         while (stack.Count > 0)
         {
             var (v, next) = stack.Pop();
-            var node = v.Node;
+            // A capture's inputs are not searched when the caller says no capture lies behind another.
+            var node = stopAtCaptures && v.CaptureEpoch == epoch ? null : v.Node;
             if (node is not null && node.IsReleased && !(capture && v.CaptureEpoch == epoch))
                 throw new InvalidOperationException(
                     $"Backward: the graph through {node.Op} was already released by an earlier backward pass; pass retainGraph: true to the first one");

@@ -33,13 +33,14 @@ internal sealed class RecordedLinearization
         HLu = new double[B * T * M]; HLuu = new double[B * T * M * M]; HLux = new double[B * T * M * N];
         using (Autograd.EnableGrad())
         {
-            // One createGraph pass for the dynamics Jacobians and the cost gradients together (each pass searches
-            // the whole graph behind x and u, which grows with every recorded iteration), one for the Hessians.
+            // One createGraph pass for the dynamics Jacobians and the cost gradients together, one for the Hessians.
+            // The inputs are row copies made from x and u, none computed from another, so the passes need not
+            // search the graph behind them (which grows with every recorded iteration).
             var (y, dynSeed, xd, ud) = DynamicsRows(p, x, u);
             var (total, costInputs) = CostRows(p, x, u);
             var inputs = new List<Var>(costInputs.Count + 2) { xd, ud };
             inputs.AddRange(costInputs);
-            var g = Autograd.Grad([y, total], inputs, [dynSeed, new Var(Tensor.OnesLike(total.Value))], createGraph: true, allowUnused: true);
+            var g = Autograd.Grad([y, total], inputs, [dynSeed, new Var(Tensor.OnesLike(total.Value))], createGraph: true, allowUnused: true, inputsIndependent: true);
             SetDynamicsJacobians(g[0], g[1]);
             SetCostDerivatives(p, x, g.AsSpan(2).ToArray(), costInputs);
         }
@@ -123,7 +124,7 @@ internal sealed class RecordedLinearization
             seeds[2 * t + 1] = OneHotSeed(nm, n, m, x);
         }
         if (terminal) seeds[2 * T] = OneHotSeed(n, 0, n, x);
-        var hess = Autograd.Grad(grads, inputs, seeds, createGraph: true, allowUnused: true);
+        var hess = Autograd.Grad(grads, inputs, seeds, createGraph: true, allowUnused: true, inputsIndependent: true);
 
         for (int t = 0; t < T; t++)
         {
