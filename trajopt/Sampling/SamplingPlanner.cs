@@ -38,16 +38,38 @@ public sealed record SamplingPlan(Tensor Mean, Tensor Std, Tensor Action, double
 /// the mean (clamped to the box), adds the given policy sequences, scores all in one call, keeps the top
 /// Elites, and refits mean/std (CEM: uniform weights; MPPI: softmax with the temperature), std clamped to
 /// [MinStd, MaxStd]. The mean warm-starts from the caller (e.g. the previous plan shifted by one step).
+/// Example b's random numbers (its Gaussian samples, then its exploratory pick and noise) come from its
+/// generator in a fixed order, so with one generator per example an example plans the same whatever else
+/// is in the batch.
 /// </summary>
 public static class SamplingPlanner
 {
+    /// <summary>Plan with every example drawing from the one generator rng (examples in order).</summary>
     /// <param name="initialMean">[B, H, m]</param>
     /// <param name="policySamples">[B, P, H, m] sequences from the policy π (TD-MPC mixes 5% of them), or null.</param>
     public static SamplingPlan Plan(TrajectoryValueFn value, Tensor initialMean, Tensor? policySamples, RandomGenerator rng, SamplingOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (initialMean.Rank != 3) throw new TensorShapeException($"SamplingPlanner.Plan: initialMean must be [B, H, m], got {initialMean.Shape}");
+        var shared = new RandomGenerator[initialMean.Shape[0]];
+        Array.Fill(shared, rng);
+        return Plan(value, initialMean, policySamples, shared, options);
+    }
+
+    /// <summary>
+    /// Plan with example b drawing only from rngs[b] (length B): the same as B single-example calls, one per
+    /// generator, while the value is still computed in one batched call per iteration.
+    /// </summary>
+    /// <param name="initialMean">[B, H, m]</param>
+    /// <param name="policySamples">[B, P, H, m] sequences from the policy π (TD-MPC mixes 5% of them), or null.</param>
+    public static SamplingPlan Plan(TrajectoryValueFn value, Tensor initialMean, Tensor? policySamples, IReadOnlyList<RandomGenerator> rngs, SamplingOptions? options = null)
+    {
         var o = options ?? new SamplingOptions();
         if (initialMean.Rank != 3) throw new TensorShapeException($"SamplingPlanner.Plan: initialMean must be [B, H, m], got {initialMean.Shape}");
         int B = initialMean.Shape[0], H = initialMean.Shape[1], m = initialMean.Shape[2], L = H * m;
+        if (rngs.Count != B) throw new ArgumentException($"SamplingPlanner.Plan: {rngs.Count} generators for {B} examples (one per example expected)");
+        for (int b = 0; b < B; b++)
+            if (rngs[b] is null) throw new ArgumentException($"SamplingPlanner.Plan: generator {b} of {B} is null");
         int P = policySamples?.Shape[1] ?? 0;
         if (policySamples is not null && policySamples.Shape != new Shape(B, P, H, m))
             throw new TensorShapeException($"SamplingPlanner.Plan: policySamples has shape {policySamples.Shape}, expected [{B}, P, {H}, {m}]");
@@ -68,6 +90,7 @@ public static class SamplingPlanner
         {
             for (int b = 0; b < B; b++)
             {
+                var rng = rngs[b];
                 for (int s = 0; s < o.Samples; s++)
                     for (int i = 0; i < L; i++)
                         actions[(b * S + s) * L + i] = Math.Clamp(mean[b * L + i] + std[b * L + i] * rng.NextNormal(), o.Lower, o.Upper);
@@ -116,6 +139,7 @@ public static class SamplingPlanner
         {
             if (!o.Explore) { Array.Copy(mean, b * L, action, b * m, m); continue; }
             // Pick an elite with probability ∝ score, then perturb its first step by the final std.
+            var rng = rngs[b];
             double r = rng.NextDouble(), acc = 0;
             int pick = eliteIdx[b * o.Elites];
             for (int e = 0; e < o.Elites; e++)
