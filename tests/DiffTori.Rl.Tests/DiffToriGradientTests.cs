@@ -44,14 +44,9 @@ public class DiffToriGradientTests
         {
             var grad = p.Grad!.Value.ToDoubleArray();
             if (!name.StartsWith('q')) Assert.True(grad.Any(g => Math.Abs(g) > 1e-8), $"{name}: the policy gradient did not reach it");
-            var data = p.Value.AsSpan<double>();
-            for (int k = 0; k < Math.Min(3, data.Length); k++)
+            for (int k = 0; k < Math.Min(3, p.Value.Length); k++)
             {
-                double saved = data[k], h = 1e-6;
-                data[k] = saved + h; double up = Loss();
-                data = p.Value.AsSpan<double>(); data[k] = saved - h; double down = Loss();
-                data = p.Value.AsSpan<double>(); data[k] = saved;
-                double fd = (up - down) / (2 * h);
+                double fd = FiniteDifference.Of(p, k, Loss, 1e-6);
                 Assert.True(Math.Abs(fd - grad[k]) <= 1e-5 + 1e-4 * Math.Abs(fd), $"{name}[{k}]: backprop {grad[k]} vs finite differences {fd}");
             }
         }
@@ -114,12 +109,7 @@ public class DiffToriIlqrTests
         var weight = agent.Told.Dynamics.Parameters()[0];
         for (int k = 0; k < 3; k++)
         {
-            var data = weight.Value.AsSpan<double>();
-            double saved = data[k], h = 1e-5;
-            data[k] = saved + h; double up = Loss();
-            data = weight.Value.AsSpan<double>(); data[k] = saved - h; double down = Loss();
-            data = weight.Value.AsSpan<double>(); data[k] = saved;
-            double fd = (up - down) / (2 * h);
+            double fd = FiniteDifference.Of(weight, k, Loss, 1e-5);
             Assert.True(Math.Abs(fd - dynamicsGrad[k]) <= 1e-4 + 1e-2 * Math.Abs(fd), $"dynamics[{k}]: implicit {dynamicsGrad[k]} vs re-solved finite differences {fd}");
         }
 
@@ -181,12 +171,7 @@ public class DiffToriIlqrTests
         var weight = unrolled.Told.Dynamics.Parameters()[0];
         for (int k = 0; k < 4; k++)
         {
-            var data = weight.Value.AsSpan<double>();
-            double saved = data[k], h = 1e-6;
-            data[k] = saved + h; double up = Loss();
-            data = weight.Value.AsSpan<double>(); data[k] = saved - h; double down = Loss();
-            data = weight.Value.AsSpan<double>(); data[k] = saved;
-            double fd = (up - down) / (2 * h);
+            double fd = FiniteDifference.Of(weight, k, Loss, 1e-6);
             Assert.True(Math.Abs(fd - grad[k]) <= 1e-6 + 1e-4 * Math.Abs(fd), $"dynamics[{k}]: unrolled iLQR {grad[k]} vs finite differences {fd}");
         }
 
@@ -195,5 +180,19 @@ public class DiffToriIlqrTests
         var truncated = DynamicsGradient(Agent("truncated", 2));
         Assert.All(truncated, g => Assert.True(double.IsFinite(g)));
         Assert.Contains(truncated, g => Math.Abs(g) > 1e-8);
+    }
+}
+
+/// <summary>Central differences of a loss in one entry of a float64 parameter (the entry is restored).</summary>
+internal static class FiniteDifference
+{
+    public static double Of(Var parameter, int k, Func<double> loss, double h)
+    {
+        var data = parameter.Value.AsSpan<double>();
+        double saved = data[k];
+        data[k] = saved + h; double up = loss();
+        data = parameter.Value.AsSpan<double>(); data[k] = saved - h; double down = loss();
+        data = parameter.Value.AsSpan<double>(); data[k] = saved;
+        return (up - down) / (2 * h);
     }
 }

@@ -81,15 +81,8 @@ internal sealed class DdpDecisions
             SmallDense.MatVec(a, _vx, _qx, n, n, transA: true, accumulate: true);
             lin.LuSpan(b, t).CopyTo(_qu);
             SmallDense.MatVec(bm, _vx, _qu, m, n, transA: true, accumulate: true);
-            SmallDense.MatMul(_vxx, a, _vxxA, n, n, n);
-            SmallDense.MatMul(_vxx, bm, _vxxB, n, n, m);
-            lin.LxxSpan(b, t).CopyTo(_qxx);
-            SmallDense.MatMul(a, _vxxA, _qxx, n, n, n, transA: true, accumulate: true);
-            lin.LuuSpan(b, t).CopyTo(_quu);
-            SmallDense.MatMul(bm, _vxxB, _quu, m, n, m, transA: true, accumulate: true);
-            SmallDense.Symmetrize(_quu, m);
-            lin.LuxSpan(b, t).CopyTo(_qux);
-            SmallDense.MatMul(bm, _vxxA, _qux, m, n, n, transA: true, accumulate: true);
+            SmallDense.QSecondOrder(_vxx, a, bm, lin.LxxSpan(b, t), lin.LuuSpan(b, t), lin.LuxSpan(b, t),
+                _vxxA, _vxxB, _qxx, _quu, _qux, n, m);
             _quu.AsSpan(0, m * m).CopyTo(_quuReg);
             for (int i = 0; i < m; i++) _quuReg[i * m + i] += mu;
 

@@ -89,15 +89,8 @@ public static class IlqrImplicit
         for (int t = T - 1; t >= 0; t--)
         {
             var A = lin.ASpan(b, t); var Bm = lin.BSpan(b, t);
-            SmallDense.MatMul(vxx, A, vxxA, n, n, n);
-            SmallDense.MatMul(vxx, Bm, vxxB, n, n, m);
-            lin.LxxSpan(b, t).CopyTo(qxx);
-            SmallDense.MatMul(A, vxxA, qxx, n, n, n, transA: true, accumulate: true);
-            lin.LuuSpan(b, t).CopyTo(quu);
-            SmallDense.MatMul(Bm, vxxB, quu, m, n, m, transA: true, accumulate: true);
-            SmallDense.Symmetrize(quu, m);
-            lin.LuxSpan(b, t).CopyTo(qux);
-            SmallDense.MatMul(Bm, vxxA, qux, m, n, n, transA: true, accumulate: true);
+            SmallDense.QSecondOrder(vxx, A, Bm, lin.LxxSpan(b, t), lin.LuuSpan(b, t), lin.LuxSpan(b, t),
+                vxxA, vxxB, qxx, quu, qux, n, m);
             int nf = 0;
             for (int i = 0; i < m; i++) if (free[(b * T + t) * m + i]) idx[nf++] = i;
             var p = P.AsSpan((b * T + t) * m * m, m * m);

@@ -86,6 +86,25 @@ public static class SmallDense
         for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
         return s;
     }
+    /// <summary>
+    /// The second-order terms of the DDP Q-function at one step: Q_xx = ℓ_xx + AᵀV_xxA, Q_uu = ℓ_uu + BᵀV_xxB
+    /// (symmetrized), Q_ux = ℓ_ux + BᵀV_xxA; vxxA and vxxB are scratch [n, n] and [n, m].
+    /// </summary>
+    public static void QSecondOrder(ReadOnlySpan<double> vxx, ReadOnlySpan<double> a, ReadOnlySpan<double> b,
+        ReadOnlySpan<double> lxx, ReadOnlySpan<double> luu, ReadOnlySpan<double> lux,
+        Span<double> vxxA, Span<double> vxxB, Span<double> qxx, Span<double> quu, Span<double> qux, int n, int m)
+    {
+        MatMul(vxx, a, vxxA, n, n, n);
+        MatMul(vxx, b, vxxB, n, n, m);
+        lxx.CopyTo(qxx);
+        MatMul(a, vxxA, qxx, n, n, n, transA: true, accumulate: true);
+        luu.CopyTo(quu);
+        MatMul(b, vxxB, quu, m, n, m, transA: true, accumulate: true);
+        Symmetrize(quu, m);
+        lux.CopyTo(qux);
+        MatMul(b, vxxA, qux, m, n, n, transA: true, accumulate: true);
+    }
+
 
     public static void Symmetrize(Span<double> a, int k)
     {
