@@ -8,7 +8,7 @@ namespace DiffTori.TrajOpt.Examples;
 /// gradients) and in closed form with Jacobians (for the solver; leave it out to get Jacobians by autodiff),
 /// quadratic cost to the origin in closed form, |u| ≤ 10.
 /// </summary>
-public static class CartPole
+public static partial class CartPole
 {
     private const double Mc = 1, Mp = 0.1, L = 0.5, G = 9.8, Dt = 0.05;
     private static readonly double[] Q = [1, 0.1, 1, 0.1];
@@ -34,7 +34,7 @@ public static class CartPole
     { AnalyticCost = new QuadraticCost(), AnalyticDynamics = closedFormDynamics ? new Dynamics() : null }.WithBounds(-10, 10);
 
     /// <summary><see cref="Step"/> and its Jacobians in closed form (chain rule through temp, θ̈ and ẍ).</summary>
-    private sealed class Dynamics : IAnalyticDynamics
+    private sealed partial class Dynamics : IAnalyticDynamics
     {
         public void Step(ReadOnlySpan<double> x, ReadOnlySpan<double> u, Span<double> next, Span<double> a, Span<double> b)
         {
@@ -64,7 +64,7 @@ public static class CartPole
 
     private static Var Weights(Var like) => new(DiffTori.Engine.Tensor.FromDoubles(Q, new DiffTori.Engine.Shape(1, 4), like.DType, like.Device));
 
-    private sealed class QuadraticCost : IAnalyticCost
+    private sealed partial class QuadraticCost : IAnalyticCost
     {
         public double Stage(int t, ReadOnlySpan<double> x, ReadOnlySpan<double> u, Span<double> gx, Span<double> gu, Span<double> hxx, Span<double> huu, Span<double> hux)
         {

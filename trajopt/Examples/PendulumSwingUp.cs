@@ -7,7 +7,7 @@ namespace DiffTori.TrajOpt.Examples;
 /// upright), θ̈ = 3g/(2l)·sin θ + 3/(ml²)·u, g = 10, m = l = 1, dt = 0.05, semi-implicit Euler with the
 /// angle step applied as an exact rotation of (cos θ, sin θ).
 /// </summary>
-public static class PendulumSwingUp
+public static partial class PendulumSwingUp
 {
     private static Var Col(Var x, int i) => F.Narrow(x, 1, i, 1);
 
@@ -44,7 +44,7 @@ public static class PendulumSwingUp
     }
 
     /// <summary>Closed-form step and Jacobians of <see cref="Step"/>.</summary>
-    private sealed class PendulumDynamics : IAnalyticDynamics
+    private sealed partial class PendulumDynamics : IAnalyticDynamics
     {
         public void Step(ReadOnlySpan<double> x, ReadOnlySpan<double> u, Span<double> next, Span<double> a, Span<double> b)
         {
@@ -63,7 +63,7 @@ public static class PendulumSwingUp
     }
 
     /// <summary>The same cost in closed form (the MPC loop below solves many times; autodiff Hessians per step would be slow).</summary>
-    private sealed class PendulumCost : IAnalyticCost
+    private sealed partial class PendulumCost : IAnalyticCost
     {
         public double Stage(int t, ReadOnlySpan<double> x, ReadOnlySpan<double> u, Span<double> gx, Span<double> gu, Span<double> hxx, Span<double> huu, Span<double> hux)
         {

@@ -9,7 +9,7 @@ namespace DiffTori.TrajOpt;
 /// does not factor stops writing at that step and is redone by the scalar path with a larger μ, exactly
 /// as the scalar retry loop would.
 /// </summary>
-internal sealed class IlqrLanes
+internal sealed partial class IlqrLanes
 {
     public const int Lanes = 8;
 
@@ -152,6 +152,39 @@ internal sealed class IlqrLanes
             st.Dv2[_ex[l]] = dv2.GetElement(l);
         }
         return failedMask;
+    }
+
+    /// <summary>
+    /// <see cref="Ilqr.ProjectedGradientNorm"/> of examples[0..count) (count ≤ 8), one per lane, same arithmetic
+    /// in the same order: the costate recursion λ_t = ℓ_x + A_tᵀλ_{t+1}, g_t = ℓ_u + B_tᵀλ_{t+1}, projected at the bounds.
+    /// </summary>
+    public void GradientNorms(TrajProblem p, Linearization lin, ReadOnlySpan<int> examples, double[] u, Span<double> norms)
+    {
+        int n = _n, T = p.Horizon, count = examples.Length;
+        for (int l = 0; l < Lanes; l++) _ex[l] = examples[Math.Min(l, count - 1)];
+        double[] A = lin.A, Bu = lin.Bu, Lx = lin.Lx, Lu = lin.Lu;
+        var lam = _vx; var tmp = _qx;
+        int nn = n * n;
+        for (int i = 0; i < n; i++) lam[i] = Gather(Lx, (T + 1) * n, T * n + i);
+        var sum = Vector512<double>.Zero;
+        bool bounded = p.HasBounds;
+        var lo = Vector512.Create(bounded ? p.ControlLower![0] : double.NegativeInfinity);
+        var hi = Vector512.Create(bounded ? p.ControlUpper![0] : double.PositiveInfinity);
+        for (int t = T - 1; t >= 0; t--)
+        {
+            var g = Gather(Lu, T, t);
+            for (int s = 0; s < n; s++) g += Gather(Bu, T * n, t * n + s) * lam[s];
+            var ut = Gather(u, T, t);
+            // Leave out a component at a bound whose descent direction (−g) leaves the box.
+            var held = (Vector512.LessThanOrEqual(ut, lo) & Vector512.GreaterThan(g, Vector512<double>.Zero))
+                     | (Vector512.GreaterThanOrEqual(ut, hi) & Vector512.LessThan(g, Vector512<double>.Zero));
+            sum += Vector512.AndNot(g * g, held);
+            for (int i = 0; i < n; i++) tmp[i] = Gather(Lx, (T + 1) * n, t * n + i);
+            for (int s = 0; s < n; s++)
+                for (int i = 0; i < n; i++) tmp[i] += Gather(A, T * nn, t * nn + s * n + i) * lam[s];
+            for (int i = 0; i < n; i++) lam[i] = tmp[i];
+        }
+        for (int l = 0; l < count; l++) norms[l] = Math.Sqrt(sum.GetElement(l));
     }
 
     /// <summary>Lane l gets arr[ex_l·stride + offset].</summary>

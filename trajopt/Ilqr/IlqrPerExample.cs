@@ -9,6 +9,9 @@ namespace DiffTori.TrajOpt;
 /// </summary>
 internal static class IlqrPerExample
 {
+    public static long[] Prof = new long[8];
+    static IlqrPerExample() { AppDomain.CurrentDomain.ProcessExit += (_, _) => { double f = 1e3 / System.Diagnostics.Stopwatch.Frequency; Console.Error.WriteLine($"PROF lin {Prof[0]*f:F0} gn {Prof[1]*f:F0} bw {Prof[2]*f:F0} ls {Prof[3]*f:F0} ms, solves {Prof[4]}"); }; }
+
     public static void Run(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o)
     {
         int B = st.B;
@@ -34,18 +37,35 @@ internal static class IlqrPerExample
         var problem = ev.Problem;
         var lin = st.Lin;
         var group = ws.Group;
+        Span<double> norms = stackalloc double[IlqrLanes.Lanes];
+        if (start == 0) Interlocked.Increment(ref Prof[4]);
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp(), tg = 0;
             int count = 0;
             for (int b = start; b < end; b++)
             {
                 if (!st.Active[b]) continue;
                 ev.LinearizeExample(b, st.X, st.U, lin, ws.Next);
                 st.Iterations[b] = iter + 1;
-                st.GradNorm[b] = Ilqr.ProjectedGradientNorm(problem, lin, b, st.U, ws);
-                if (st.GradNorm[b] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; continue; }
                 group[count++] = b;
             }
+            long tq = System.Diagnostics.Stopwatch.GetTimestamp();
+            // Projected gradient norms (one lane per example where the lanes apply); converged examples leave the group.
+            if (ws.Lanes is { } gl && count > 1) gl.GradientNorms(problem, lin, group.AsSpan(0, count), st.U, norms);
+            else for (int l = 0; l < count; l++) norms[l] = Ilqr.ProjectedGradientNorm(problem, lin, group[l], st.U, ws);
+            int kept = 0;
+            for (int l = 0; l < count; l++)
+            {
+                int b = group[l];
+                st.GradNorm[b] = norms[l];
+                if (norms[l] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; continue; }
+                group[kept++] = b;
+            }
+            count = kept;
+            tg += System.Diagnostics.Stopwatch.GetTimestamp() - tq;
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            Interlocked.Add(ref Prof[0], t1 - t0 - tg); Interlocked.Add(ref Prof[1], tg);
             if (count == 0) return;
             if (ws.Lanes is { } lanes && count > 1)
             {
@@ -62,8 +82,20 @@ internal static class IlqrPerExample
             }
             else
                 for (int l = 0; l < count; l++) Ilqr.BackwardPassWithRetries(problem, lin, group[l], st, ws, o);
-            for (int l = 0; l < count; l++)
-                if (st.Active[group[l]]) LineSearch(ev, st, o, group[l], ws);
+            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (ws.Lanes is { } ll && problem.AnalyticDynamics is IAnalyticDynamicsLanes dynLanes && problem.AnalyticCost is IAnalyticCostLanes costLanes)
+            {
+                // The lanes search together; examples stopped by the backward pass leave the group first.
+                int searching = 0;
+                for (int l = 0; l < count; l++) if (st.Active[group[l]]) group[searching++] = group[l];
+                if (searching > 1) ll.LineSearch(problem, st, o, group.AsSpan(0, searching), dynLanes, costLanes);
+                else if (searching == 1) LineSearch(ev, st, o, group[0], ws);
+            }
+            else
+                for (int l = 0; l < count; l++)
+                    if (st.Active[group[l]]) LineSearch(ev, st, o, group[l], ws);
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+            Interlocked.Add(ref Prof[2], t2 - t1); Interlocked.Add(ref Prof[3], t3 - t2);
         }
     }
 
