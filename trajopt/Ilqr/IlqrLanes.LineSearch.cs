@@ -35,10 +35,10 @@ internal sealed partial class IlqrLanes
                 u += fb;
                 if (bounded) u = Vector512.Min(Vector512.Max(u, lo), hi);
                 us[t] = u;
-                sum += cost.StageLanes(t, xt, new ReadOnlySpan<Vector512<double>>(ref us[t]));
-                dyn.StepLanes(xt, new ReadOnlySpan<Vector512<double>>(ref us[t]), xs.AsSpan((t + 1) * n, n));
+                sum += cost.StageLanes(t, xt, new ReadOnlySpan<Vector512<double>>(ref us[t]), default, default, default, default, default);
+                dyn.StepLanes(xt, new ReadOnlySpan<Vector512<double>>(ref us[t]), xs.AsSpan((t + 1) * n, n), default, default);
             }
-            sum += cost.TerminalLanes(xs.AsSpan(T * n, n));
+            sum += cost.TerminalLanes(xs.AsSpan(T * n, n), default, default);
             for (int l = 0; l < count; l++)
             {
                 if ((searching & (1 << l)) == 0) continue;

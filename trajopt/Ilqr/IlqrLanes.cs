@@ -30,37 +30,38 @@ internal sealed partial class IlqrLanes
     }
 
     /// <summary>
-    /// Backward passes of examples[0..count) (count ≤ 8), writing gains and expected-reduction terms; returns
-    /// a bit mask of the lanes whose regularized Q_uu did not factor (nothing after that step was written).
+    /// Backward passes of examples[0..count) (count ≤ 8, the examples whose linearization is loaded, in that
+    /// order) except the lanes set in skip, writing gains and expected-reduction terms; returns a bit mask of
+    /// the lanes whose regularized Q_uu did not factor (nothing after that step was written).
     /// </summary>
-    public int BackwardPass(TrajProblem p, Linearization lin, ReadOnlySpan<int> examples, IlqrBuffers st, BoxQp qp)
+    public int BackwardPass(TrajProblem p, ReadOnlySpan<int> examples, int skip, IlqrBuffers st, BoxQp qp)
     {
         int n = _n, T = p.Horizon, count = examples.Length;
-        for (int l = 0; l < Lanes; l++) { _ex[l] = examples[Math.Min(l, count - 1)]; _failed[l] = l >= count; }
-        double[] A = lin.A, Bu = lin.Bu, Lx = lin.Lx, Lxx = lin.Lxx, Lu = lin.Lu, Luu = lin.Luu, Lux = lin.Lux;
+        for (int l = 0; l < Lanes; l++) { _ex[l] = examples[Math.Min(l, count - 1)]; _failed[l] = l >= count || (skip & (1 << l)) != 0; }
+        Vector512<double>[] A = _la, Bu = _lb, Lx = _lx, Lxx = _lxx, Lu = _lu, Luu = _luu, Lux = _lux;
         var vx = _vx; var vxx = _vxx; var a = _a; var bv = _b; var qx = _qx; var qxx = _qxx; var vxxA = _vxxA; var vxxB = _vxxB; var qux = _qux; var kfb = _k;
         bool bounded = p.HasBounds;
         double ctrlLo = bounded ? p.ControlLower![0] : 0, ctrlHi = bounded ? p.ControlUpper![0] : 0;
         var mu = Gather(st.Reg, 1, 0);
         // Terminal value function.
-        for (int i = 0; i < n; i++) vx[i] = Gather(Lx, (T + 1) * n, T * n + i);
-        for (int i = 0; i < n * n; i++) vxx[i] = Gather(Lxx, (T + 1) * n * n, T * n * n + i);
+        for (int i = 0; i < n; i++) vx[i] = Lx[T * n + i];
+        for (int i = 0; i < n * n; i++) vxx[i] = Lxx[T * n * n + i];
         var dv1 = Vector512<double>.Zero; var dv2 = Vector512<double>.Zero;
         var half = Vector512.Create(0.5);
         Span<double> kLane = stackalloc double[Lanes], free = stackalloc double[Lanes], root = stackalloc double[Lanes];
         for (int t = T - 1; t >= 0; t--)
         {
             int nn = n * n;
-            for (int i = 0; i < nn; i++) a[i] = Gather(A, T * nn, t * nn + i);
-            for (int i = 0; i < n; i++) bv[i] = Gather(Bu, T * n, t * n + i);
+            for (int i = 0; i < nn; i++) a[i] = A[t * nn + i];
+            for (int i = 0; i < n; i++) bv[i] = Bu[t * n + i];
             // Qx = ℓx + AᵀVx, Qu = ℓu + BᵀVx.
             for (int i = 0; i < n; i++)
             {
-                var acc = Gather(Lx, (T + 1) * n, t * n + i);
+                var acc = Lx[t * n + i];
                 for (int j = 0; j < n; j++) acc += a[j * n + i] * vx[j];
                 qx[i] = acc;
             }
-            var qu = Gather(Lu, T, t);
+            var qu = Lu[t];
             for (int j = 0; j < n; j++) qu += bv[j] * vx[j];
             // Vxx·A and Vxx·B.
             for (int i = 0; i < n; i++)
@@ -78,16 +79,16 @@ internal sealed partial class IlqrLanes
             for (int i = 0; i < n; i++)
                 for (int j = 0; j <= i; j++)
                 {
-                    var acc = half * (Gather(Lxx, (T + 1) * nn, t * nn + i * n + j) + Gather(Lxx, (T + 1) * nn, t * nn + j * n + i));
+                    var acc = half * (Lxx[t * nn + i * n + j] + Lxx[t * nn + j * n + i]);
                     for (int s = 0; s < n; s++) acc += a[s * n + i] * vxxA[s * n + j];
                     qxx[i * n + j] = acc;
                     qxx[j * n + i] = acc;
                 }
-            var quu = Gather(Luu, T, t);
+            var quu = Luu[t];
             for (int s = 0; s < n; s++) quu += bv[s] * vxxB[s];
             for (int j = 0; j < n; j++)
             {
-                var acc = Gather(Lux, T * n, t * n + j);
+                var acc = Lux[t * n + j];
                 for (int s = 0; s < n; s++) acc += bv[s] * vxxA[s * n + j];
                 qux[j] = acc;
             }
@@ -147,6 +148,7 @@ internal sealed partial class IlqrLanes
         int failedMask = 0;
         for (int l = 0; l < count; l++)
         {
+            if ((skip & (1 << l)) != 0) continue;
             if (_failed[l]) { failedMask |= 1 << l; continue; }
             st.Dv1[_ex[l]] = dv1.GetElement(l);
             st.Dv2[_ex[l]] = dv2.GetElement(l);
@@ -158,30 +160,30 @@ internal sealed partial class IlqrLanes
     /// <see cref="Ilqr.ProjectedGradientNorm"/> of examples[0..count) (count ≤ 8), one per lane, same arithmetic
     /// in the same order: the costate recursion λ_t = ℓ_x + A_tᵀλ_{t+1}, g_t = ℓ_u + B_tᵀλ_{t+1}, projected at the bounds.
     /// </summary>
-    public void GradientNorms(TrajProblem p, Linearization lin, ReadOnlySpan<int> examples, double[] u, Span<double> norms)
+    public void GradientNorms(TrajProblem p, ReadOnlySpan<int> examples, double[] u, Span<double> norms)
     {
         int n = _n, T = p.Horizon, count = examples.Length;
         for (int l = 0; l < Lanes; l++) _ex[l] = examples[Math.Min(l, count - 1)];
-        double[] A = lin.A, Bu = lin.Bu, Lx = lin.Lx, Lu = lin.Lu;
+        Vector512<double>[] A = _la, Bu = _lb, Lx = _lx, Lu = _lu;
         var lam = _vx; var tmp = _qx;
         int nn = n * n;
-        for (int i = 0; i < n; i++) lam[i] = Gather(Lx, (T + 1) * n, T * n + i);
+        for (int i = 0; i < n; i++) lam[i] = Lx[T * n + i];
         var sum = Vector512<double>.Zero;
         bool bounded = p.HasBounds;
         var lo = Vector512.Create(bounded ? p.ControlLower![0] : double.NegativeInfinity);
         var hi = Vector512.Create(bounded ? p.ControlUpper![0] : double.PositiveInfinity);
         for (int t = T - 1; t >= 0; t--)
         {
-            var g = Gather(Lu, T, t);
-            for (int s = 0; s < n; s++) g += Gather(Bu, T * n, t * n + s) * lam[s];
+            var g = Lu[t];
+            for (int s = 0; s < n; s++) g += Bu[t * n + s] * lam[s];
             var ut = Gather(u, T, t);
             // Leave out a component at a bound whose descent direction (−g) leaves the box.
             var held = (Vector512.LessThanOrEqual(ut, lo) & Vector512.GreaterThan(g, Vector512<double>.Zero))
                      | (Vector512.GreaterThanOrEqual(ut, hi) & Vector512.LessThan(g, Vector512<double>.Zero));
             sum += Vector512.AndNot(g * g, held);
-            for (int i = 0; i < n; i++) tmp[i] = Gather(Lx, (T + 1) * n, t * n + i);
+            for (int i = 0; i < n; i++) tmp[i] = Lx[t * n + i];
             for (int s = 0; s < n; s++)
-                for (int i = 0; i < n; i++) tmp[i] += Gather(A, T * nn, t * nn + s * n + i) * lam[s];
+                for (int i = 0; i < n; i++) tmp[i] += A[t * nn + s * n + i] * lam[s];
             for (int i = 0; i < n; i++) lam[i] = tmp[i];
         }
         for (int l = 0; l < count; l++) norms[l] = Math.Sqrt(sum.GetElement(l));

@@ -38,6 +38,8 @@ internal static class IlqrPerExample
         var lin = st.Lin;
         var group = ws.Group;
         Span<double> norms = stackalloc double[IlqrLanes.Lanes];
+        var dynLanes = problem.AnalyticDynamics as IAnalyticDynamicsLanes;
+        var costLanes = problem.AnalyticCost as IAnalyticCostLanes;
         if (start == 0) Interlocked.Increment(ref Prof[4]);
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
@@ -46,44 +48,56 @@ internal static class IlqrPerExample
             for (int b = start; b < end; b++)
             {
                 if (!st.Active[b]) continue;
-                ev.LinearizeExample(b, st.X, st.U, lin, ws.Next);
                 st.Iterations[b] = iter + 1;
                 group[count++] = b;
             }
+            if (count == 0) return;
+            var lanes = count > 1 ? ws.Lanes : null;
+            var examples = group.AsSpan(0, count);
+            // Linearize: all lanes at once with the lane models, else per example (then gathered into the lanes).
+            if (lanes is not null && dynLanes is not null && costLanes is not null) lanes.Linearize(st, examples, dynLanes, costLanes);
+            else
+            {
+                foreach (int b in examples) ev.LinearizeExample(b, st.X, st.U, lin, ws.Next);
+                lanes?.Load(lin, examples);
+            }
             long tq = System.Diagnostics.Stopwatch.GetTimestamp();
-            // Projected gradient norms (one lane per example where the lanes apply); converged examples leave the group.
-            if (ws.Lanes is { } gl && count > 1) gl.GradientNorms(problem, lin, group.AsSpan(0, count), st.U, norms);
+            // Projected gradient norms; converged examples skip the rest of the iteration.
+            if (lanes is not null) lanes.GradientNorms(problem, examples, st.U, norms);
             else for (int l = 0; l < count; l++) norms[l] = Ilqr.ProjectedGradientNorm(problem, lin, group[l], st.U, ws);
-            int kept = 0;
+            int converged = 0;
             for (int l = 0; l < count; l++)
             {
                 int b = group[l];
                 st.GradNorm[b] = norms[l];
-                if (norms[l] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; continue; }
-                group[kept++] = b;
+                if (norms[l] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; converged |= 1 << l; }
             }
-            count = kept;
             tg += System.Diagnostics.Stopwatch.GetTimestamp() - tq;
             long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             Interlocked.Add(ref Prof[0], t1 - t0 - tg); Interlocked.Add(ref Prof[1], tg);
-            if (count == 0) return;
-            if (ws.Lanes is { } lanes && count > 1)
+            if (converged == (1 << count) - 1) return;
+            if (lanes is not null)
             {
-                int failed = lanes.BackwardPass(problem, lin, group.AsSpan(0, count), st, ws.Qp);
+                int failed = lanes.BackwardPass(problem, examples, converged, st, ws.Qp);
                 for (int l = 0; l < count; l++)
                 {
                     if ((failed & (1 << l)) == 0) continue;
-                    // As the scalar retry loop: this μ failed, so grow it and start over.
+                    // As the scalar retry loop: this μ failed, so grow it and start over (on this example's linearization).
                     int b = group[l];
                     st.Reg[b] = Math.Max(st.Reg[b] * o.RegFactor, o.RegMin) * 10;
                     if (st.Reg[b] > o.RegMax) st.Active[b] = false;
-                    else Ilqr.BackwardPassWithRetries(problem, lin, b, st, ws, o);
+                    else
+                    {
+                        lanes.Store(lin, l);
+                        Ilqr.BackwardPassWithRetries(problem, lin, b, st, ws, o);
+                    }
                 }
             }
             else
-                for (int l = 0; l < count; l++) Ilqr.BackwardPassWithRetries(problem, lin, group[l], st, ws, o);
+                for (int l = 0; l < count; l++)
+                    if ((converged & (1 << l)) == 0) Ilqr.BackwardPassWithRetries(problem, lin, group[l], st, ws, o);
             long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (ws.Lanes is { } ll && problem.AnalyticDynamics is IAnalyticDynamicsLanes dynLanes && problem.AnalyticCost is IAnalyticCostLanes costLanes)
+            if (ws.Lanes is { } ll && dynLanes is not null && costLanes is not null)
             {
                 // The lanes search together; examples stopped by the backward pass leave the group first.
                 int searching = 0;
