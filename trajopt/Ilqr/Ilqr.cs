@@ -363,22 +363,34 @@ public static class Ilqr
     /// </summary>
     internal static bool TryAccept(IlqrBuffers st, int b, double alpha, double newCost, IlqrOptions o)
     {
-        int T = st.T, n = st.N, m = st.M;
+        if (!Acceptable(st, b, alpha, newCost, o, out bool tiny)) return false;
+        Accept(st, b, newCost, tiny, o);
+        return true;
+    }
+
+    /// <summary>The acceptance test alone (nothing changes); tiny: the predicted gain is below the cost's rounding.</summary>
+    internal static bool Acceptable(IlqrBuffers st, int b, double alpha, double newCost, IlqrOptions o, out bool tiny)
+    {
         double expected = -(alpha * st.Dv1[b] + alpha * alpha * st.Dv2[b]);
         double actual = st.Cost[b] - newCost;
         // Near the optimum the predicted gain falls below the cost's rounding: then a step that does not
         // measurably worsen the cost is the (accurate) Newton step and is taken.
         double noise = 1e-13 * (1 + Math.Abs(st.Cost[b]));
-        bool tiny = expected < 100 * noise && actual > -noise;
-        if (!(double.IsFinite(newCost) && (tiny || (actual > 0 && (expected <= 0 || actual >= o.AcceptRatio * expected)))))
-            return false;
+        tiny = expected < 100 * noise && actual > -noise;
+        return double.IsFinite(newCost) && (tiny || (actual > 0 && (expected <= 0 || actual >= o.AcceptRatio * expected)));
+    }
+
+    /// <summary>Takes the trial (XNew, UNew) of example b, which passed <see cref="Acceptable"/>, as the new nominal.</summary>
+    internal static void Accept(IlqrBuffers st, int b, double newCost, bool tiny, IlqrOptions o)
+    {
+        int T = st.T, n = st.N, m = st.M;
+        double actual = st.Cost[b] - newCost;
         st.XNew.AsSpan(b * (T + 1) * n, (T + 1) * n).CopyTo(st.X.AsSpan(b * (T + 1) * n));
         st.UNew.AsSpan(b * T * m, T * m).CopyTo(st.U.AsSpan(b * T * m));
         double old = st.Cost[b];
         st.Cost[b] = newCost;
         st.Reg[b] = Math.Max(o.RegMin, st.Reg[b] / o.RegFactor);
         if (!tiny && actual < o.CostTolerance * (1 + Math.Abs(old))) { st.Converged[b] = true; st.Active[b] = false; }
-        return true;
     }
 
     /// <summary>No step improved: raise the regularization (a shorter, more gradient-like step next time).</summary>

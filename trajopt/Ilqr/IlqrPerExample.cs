@@ -102,7 +102,11 @@ internal static class IlqrPerExample
                 // The lanes search together; examples stopped by the backward pass leave the group first.
                 int searching = 0;
                 for (int l = 0; l < count; l++) if (st.Active[group[l]]) group[searching++] = group[l];
-                if (searching > 1) ll.LineSearch(problem, st, o, group.AsSpan(0, searching), dynLanes, costLanes);
+                if (searching > 1)
+                {
+                    int from = ll.LineSearch(problem, st, o, group.AsSpan(0, searching), dynLanes, costLanes, out int rest);
+                    if (from >= 0) LineSearch(ev, st, o, rest, ws, from);
+                }
                 else if (searching == 1) LineSearch(ev, st, o, group[0], ws);
             }
             else
@@ -113,8 +117,8 @@ internal static class IlqrPerExample
         }
     }
 
-    /// <summary>Backtracking over the step sizes for one example: roll out u = ū + α·k + K·(x − x̄), clamp, test.</summary>
-    private static void LineSearch(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int b, IlqrWorkspace ws)
+    /// <summary>Backtracking over the step sizes (from index firstStep) for one example: roll out u = ū + α·k + K·(x − x̄), clamp, test.</summary>
+    private static void LineSearch(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int b, IlqrWorkspace ws, int firstStep = 0)
     {
         var p = ev.Problem;
         var dyn = p.AnalyticDynamics!;
@@ -125,8 +129,9 @@ internal static class IlqrPerExample
         var xNom = st.X.AsSpan(b * (T + 1) * n, (T + 1) * n);
         var uNom = st.U.AsSpan(b * T * m, T * m);
         bool bounded = p.HasBounds;
-        foreach (double alpha in o.LineSearchSteps)
+        for (int step = firstStep; step < o.LineSearchSteps.Length; step++)
         {
+            double alpha = o.LineSearchSteps[step];
             st.X0.AsSpan(b * n, n).CopyTo(xNew);
             for (int t = 0; t < T; t++)
             {
