@@ -9,27 +9,23 @@ namespace DiffTori.TrajOpt;
 /// </summary>
 internal static class IlqrPerExample
 {
-    public static long[] Prof = new long[8];
-    static IlqrPerExample() { AppDomain.CurrentDomain.ProcessExit += (_, _) => { double f = 1e3 / System.Diagnostics.Stopwatch.Frequency; Console.Error.WriteLine($"PROF lin {Prof[0]*f:F0} gn {Prof[1]*f:F0} bw {Prof[2]*f:F0} ls {Prof[3]*f:F0} ms, solves {Prof[4]}"); }; }
-
     public static void Run(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o)
     {
-        int B = st.B;
-        int parts = B >= 16 ? Math.Min(st.Workers.Length, B) : 1;
+        int B = st.B, groups = (B + IlqrLanes.Lanes - 1) / IlqrLanes.Lanes;
+        int parts = B >= 16 ? Math.Min(st.Workers.Length, groups) : 1;
         if (parts == 1)
         {
-            SolveRange(ev, st, o, 0, B, st.Workers[0]);
+            for (int g = 0; g < groups; g++) SolveGroup(ev, st, o, g * IlqrLanes.Lanes, Math.Min(B, (g + 1) * IlqrLanes.Lanes), st.Workers[0]);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
-            part => SolveRange(ev, st, o, part * B / parts, (part + 1) * B / parts, st.Workers[part]));
-    }
-
-    /// <summary>Examples [start, end) in groups of eight that iterate side by side (one SIMD lane each in the backward pass).</summary>
-    private static void SolveRange(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int start, int end, IlqrWorkspace ws)
-    {
-        for (int g = start; g < end; g += IlqrLanes.Lanes)
-            SolveGroup(ev, st, o, g, Math.Min(end, g + IlqrLanes.Lanes), ws);
+        // Groups differ in work (backtracking, early convergence), so each core takes the next unsolved group
+        // instead of a fixed half of the batch. A group's result does not depend on which core solves it.
+        int next = -1;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        {
+            for (int g = Interlocked.Increment(ref next); g < groups; g = Interlocked.Increment(ref next))
+                SolveGroup(ev, st, o, g * IlqrLanes.Lanes, Math.Min(B, (g + 1) * IlqrLanes.Lanes), st.Workers[part]);
+        });
     }
 
     private static void SolveGroup(ProblemEvaluator ev, IlqrBuffers st, IlqrOptions o, int start, int end, IlqrWorkspace ws)
@@ -40,10 +36,8 @@ internal static class IlqrPerExample
         Span<double> norms = stackalloc double[IlqrLanes.Lanes];
         var dynLanes = problem.AnalyticDynamics as IAnalyticDynamicsLanes;
         var costLanes = problem.AnalyticCost as IAnalyticCostLanes;
-        if (start == 0) Interlocked.Increment(ref Prof[4]);
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp(), tg = 0;
             int count = 0;
             for (int b = start; b < end; b++)
             {
@@ -61,7 +55,6 @@ internal static class IlqrPerExample
                 foreach (int b in examples) ev.LinearizeExample(b, st.X, st.U, lin, ws.Next);
                 lanes?.Load(lin, examples);
             }
-            long tq = System.Diagnostics.Stopwatch.GetTimestamp();
             // Projected gradient norms; converged examples skip the rest of the iteration.
             if (lanes is not null) lanes.GradientNorms(problem, examples, st.U, norms);
             else for (int l = 0; l < count; l++) norms[l] = Ilqr.ProjectedGradientNorm(problem, lin, group[l], st.U, ws);
@@ -72,9 +65,6 @@ internal static class IlqrPerExample
                 st.GradNorm[b] = norms[l];
                 if (norms[l] < o.GradientTolerance) { st.Converged[b] = true; st.Active[b] = false; converged |= 1 << l; }
             }
-            tg += System.Diagnostics.Stopwatch.GetTimestamp() - tq;
-            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            Interlocked.Add(ref Prof[0], t1 - t0 - tg); Interlocked.Add(ref Prof[1], tg);
             if (converged == (1 << count) - 1) return;
             if (lanes is not null)
             {
@@ -96,7 +86,6 @@ internal static class IlqrPerExample
             else
                 for (int l = 0; l < count; l++)
                     if ((converged & (1 << l)) == 0) Ilqr.BackwardPassWithRetries(problem, lin, group[l], st, ws, o);
-            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             if (ws.Lanes is { } ll && dynLanes is not null && costLanes is not null)
             {
                 // The lanes search together; examples stopped by the backward pass leave the group first.
@@ -112,8 +101,6 @@ internal static class IlqrPerExample
             else
                 for (int l = 0; l < count; l++)
                     if (st.Active[group[l]]) LineSearch(ev, st, o, group[l], ws);
-            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
-            Interlocked.Add(ref Prof[2], t2 - t1); Interlocked.Add(ref Prof[3], t3 - t2);
         }
     }
 
