@@ -3,9 +3,10 @@ namespace DiffTori.TrajOpt;
 /// <summary>
 /// iLQR for problems whose dynamics and cost are both closed-form: then examples never share work, so each
 /// group of eight examples runs its whole solve (linearize, backward pass, line search, repeat) on its own,
-/// with its data hot in the cache, and the batch is split over the cores once per solve. The backward pass
-/// of a group runs one example per SIMD lane (<see cref="IlqrLanes"/>, m = 1). The arithmetic per example is
-/// that of the batched path (same linearization, backward pass, step sizes and acceptance test).
+/// with its data hot in the cache, and each core takes the next unsolved group. For m = 1 a group runs one
+/// example per SIMD lane (<see cref="IlqrLanes"/>): linearization (with the lane models, where the problem has
+/// them), gradient norms, backward pass and line search. The arithmetic per example is that of the batched
+/// path (same linearization, backward pass, step sizes and acceptance test).
 /// </summary>
 internal static class IlqrPerExample
 {
