@@ -66,6 +66,7 @@ public static partial class Ops
     /// </summary>
     public static void Matmul(Tensor a, Tensor b, Tensor result, bool transA = false, bool transB = false, double alpha = 1, double beta = 0)
     {
+        if (TryMatmulDense2D(a, b, result, transA, transB, alpha, beta)) return;
         CheckMatmulOperands(a, b);
         Require.SameDType("matmul", a, result);
         if (a.Rank is < 2 or > 3 || b.Rank is < 2 or > 3 || result.Rank is < 2 or > 3)
