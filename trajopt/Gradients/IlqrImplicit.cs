@@ -21,14 +21,11 @@ public static class IlqrImplicit
         problem.RequireDifferentiable("IlqrImplicit.Attach");
         int n = problem.StateDim, m = problem.ControlDim, T = problem.Horizon, B = x0.Shape[0];
         var dtype = x0.DType;
-        // Gradient of the total cost wrt U at the solution, recorded so it can be differentiated wrt θ and x0.
-        Var g;
-        var uLeaf = new Var(solution.U, requiresGrad: true);
-        using (Autograd.EnableGrad())
-        {
-            var total = F.Sum(Rollout.TotalCost(problem, x0, uLeaf));
-            g = Autograd.Grad([total], [uLeaf], createGraph: true)[0]; // [B, T, m]
-        }
+        var lin = new Linearization(B, T, n, m);
+        var ev = new ProblemEvaluator(problem, dtype);
+        ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+        // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0.
+        var g = LinearizedCostGradient.Compute(problem, x0, solution, lin); // [B, T, m]
         var gv = g.Value.ToDoubleArray();
         var free = new bool[B * T * m];
         for (int i = 0; i < free.Length; i++)
@@ -39,9 +36,6 @@ public static class IlqrImplicit
             double tol = activeTolerance * (1 + hi - lo);
             if ((u <= lo + tol && gv[i] > 0) || (u >= hi - tol && gv[i] < 0)) free[i] = false;
         }
-        var lin = new Linearization(B, T, n, m);
-        var ev = new ProblemEvaluator(problem, dtype);
-        ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
         if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
         var gains = Riccati(lin, free, B, T, n, m);
         var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
