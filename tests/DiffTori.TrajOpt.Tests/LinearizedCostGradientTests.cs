@@ -56,6 +56,33 @@ public class LinearizedCostGradientTests
         for (int k = 0; k < 3; k++) AssertClose(reference.Grads[k], fast.Grads[k], $"d(w·g)/d input {k}");
     }
 
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(false, 7)]
+    [InlineData(true, 7)]
+    public void ExamplesBatchedOverTimeMatchRecordedRollout(bool cartPole, int batch)
+    {
+        // Time-invariant stage costs and parameter-free dynamics: the all-steps-at-once paths.
+        var problem = cartPole ? CartPole.Problem(8) : PendulumSwingUp.Problem(8);
+        Assert.True(problem.StageCostIgnoresTime);
+        int n = problem.StateDim, T = problem.Horizon;
+        var rng = new Random(5 + batch);
+        var x0d = new double[batch * n];
+        for (int i = 0; i < x0d.Length; i++) x0d[i] = rng.NextDouble() - 0.5;
+        var x0 = new Var(Tensor.FromDoubles(x0d, new Shape(batch, n), DType.Float64), requiresGrad: true);
+        var sol = Ilqr.Solve(problem, x0.Value, Tensor.Zeros(new Shape(batch, T, 1), DType.Float64), new IlqrOptions { MaxIterations = 4 });
+        var lin = new Linearization(batch, T, n, 1);
+        new ProblemEvaluator(problem, DType.Float64).Linearize(batch, sol.XFlat, sol.UFlat, lin);
+        var wd = new double[batch * T];
+        for (int i = 0; i < wd.Length; i++) wd[i] = 2 * rng.NextDouble() - 1;
+        var w = new Var(Tensor.FromDoubles(wd, new Shape(batch, T, 1), DType.Float64));
+        var fast = LinearizedCostGradient.Compute(problem, x0, sol, lin);
+        var reference = LinearizedCostGradient.Recorded(problem, x0, sol.U);
+        AssertClose(reference.Value.ToDoubleArray(), fast.Value.ToDoubleArray(), "g");
+        AssertClose(Autograd.Grad([F.Sum(reference * w)], [x0])[0].Value.ToDoubleArray(),
+            Autograd.Grad([F.Sum(fast * w)], [x0])[0].Value.ToDoubleArray(), "d(w·g)/dx0");
+    }
+
     private static void AssertClose(double[] expected, double[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);

@@ -61,24 +61,33 @@ internal static class LinearizedCostGradient
             var fTheta = p.Dynamics!(C(xRows, B * T, n), C(us, B * T, m));
             Var? drive = fTheta.RequiresGrad ? F.Reshape(fTheta - new Var(fTheta.Value), B, T, n, 1) : null;
             Var d0 = F.Unsqueeze(x0 - new Var(x0.Value), -1);
-            var ds = new Var[T + 1];
-            ds[0] = d0;
-            for (int t = 0; t < T; t++)
+            Var? dAll = null; // [B, T+1, n]
+            if (drive is null)
             {
-                var next = F.Matmul(aStep[t], ds[t]);
-                ds[t + 1] = drive is null ? next : next + F.Select(drive, 1, t);
+                // Only x0 moves the states: d_t = Φ_t d_0 with Φ_t = A_{t−1}⋯A_0, one batched product.
+                if (d0.RequiresGrad)
+                    dAll = F.Reshape(F.Matmul(C(Transitions(lin, B, T, n), B, T + 1, n, n), F.Expand(F.Unsqueeze(d0, 1), new Shape(B, T + 1, n, 1))), B, T + 1, n);
+            }
+            else
+            {
+                var ds = new Var[T + 1];
+                ds[0] = d0;
+                for (int t = 0; t < T; t++) ds[t + 1] = F.Matmul(aStep[t], ds[t]) + F.Select(drive, 1, t);
+                dAll = F.Reshape(F.Stack(ds, 1), B, T + 1, n);
             }
             var xBar = C(xs, B, T + 1, n);
-            var xTilde = ds[0].RequiresGrad || drive is not null
-                ? xBar + F.Reshape(F.Stack(ds, 1), B, T + 1, n)
-                : new Var(xBar.Value, requiresGrad: true);
+            var xTilde = dAll is not null ? xBar + dAll : new Var(xBar.Value, requiresGrad: true);
             var uLeaf = new Var(solution.U, requiresGrad: true);
 
-            // The Lagrangian Σ_t ℓ_t + λ̄_{t+1}·f_t + ℓ_T: dynamics on all B·T rows at once, the stage cost per step (it may depend on t).
+            // The Lagrangian Σ_t ℓ_t + λ̄_{t+1}·f_t + ℓ_T: dynamics on all B·T rows at once, the stage cost
+            // likewise when it ignores t, else per step.
             var xStage = F.Narrow(xTilde, 1, 0, T);
-            var lagrangian = F.Sum(p.Dynamics(F.Reshape(xStage, B * T, n), F.Reshape(uLeaf, B * T, m)) * C(lamNext, B * T, n));
-            for (int t = 0; t < T; t++)
-                lagrangian = lagrangian + F.Sum(p.StageCost!(F.Select(xStage, 1, t), F.Select(uLeaf, 1, t), t));
+            var xRowsV = F.Reshape(xStage, B * T, n); var uRowsV = F.Reshape(uLeaf, B * T, m);
+            var lagrangian = F.Sum(p.Dynamics(xRowsV, uRowsV) * C(lamNext, B * T, n));
+            if (p.StageCostIgnoresTime) lagrangian = lagrangian + F.Sum(p.StageCost!(xRowsV, uRowsV, 0));
+            else
+                for (int t = 0; t < T; t++)
+                    lagrangian = lagrangian + F.Sum(p.StageCost!(F.Select(xStage, 1, t), F.Select(uLeaf, 1, t), t));
             if (p.TerminalCost is { } term) lagrangian = lagrangian + F.Sum(term(F.Select(xTilde, 1, T)));
             var grads = Autograd.Grad([lagrangian], [xTilde, uLeaf], createGraph: true, allowUnused: true);
             gx = grads[0]; gu = grads[1];
@@ -93,6 +102,20 @@ internal static class LinearizedCostGradient
             var corr = F.Reshape(F.Matmul(bu, F.Stack(es, 1), transA: true), B, T, m);
             return gu + corr;
         }
+    }
+
+    /// <summary>Φ [B,T+1,n,n]: Φ_0 = I, Φ_{t+1} = A_t Φ_t.</summary>
+    private static double[] Transitions(Linearization lin, int B, int T, int n)
+    {
+        var phi = new double[B * (T + 1) * n * n];
+        for (int b = 0; b < B; b++)
+        {
+            var first = phi.AsSpan(b * (T + 1) * n * n, n * n);
+            for (int i = 0; i < n; i++) first[i * n + i] = 1;
+            for (int t = 0; t < T; t++)
+                SmallDense.MatMul(lin.ASpan(b, t), phi.AsSpan((b * (T + 1) + t) * n * n, n * n), phi.AsSpan((b * (T + 1) + t + 1) * n * n, n * n), n, n, n);
+        }
+        return phi;
     }
 
     /// <summary>The reference: g by recording the rollout and differentiating it with createGraph (exact to all orders).</summary>
