@@ -58,8 +58,15 @@ internal static class LinearizedCostGradient
         using (Autograd.EnableGrad())
         {
             // State perturbations d_t [B,n,1]: the θ-part of f on the nominal rows drives them, x0 starts them.
-            var fTheta = p.Dynamics!(C(xRows, B * T, n), C(us, B * T, m));
-            Var? drive = fTheta.RequiresGrad ? F.Reshape(fTheta - new Var(fTheta.Value), B, T, n, 1) : null;
+            // A probe on one row tells whether f captures parameters at all (then every row does); only then run all rows.
+            Var? drive = null;
+            var probeX = new Var(Tensor.FromDoubles(xRows.AsSpan(0, n), new Shape(1, n), dtype, device));
+            var probeU = new Var(Tensor.FromDoubles(us.AsSpan(0, m), new Shape(1, m), dtype, device));
+            if (p.Dynamics!(probeX, probeU).RequiresGrad)
+            {
+                var fTheta = p.Dynamics(C(xRows, B * T, n), C(us, B * T, m));
+                drive = F.Reshape(fTheta - new Var(fTheta.Value), B, T, n, 1);
+            }
             Var d0 = F.Unsqueeze(x0 - new Var(x0.Value), -1);
             Var? dAll = null; // [B, T+1, n]
             if (drive is null)
