@@ -13,6 +13,8 @@ namespace DiffTori.TrajOpt;
 /// H⁻¹ is applied by one LQR solve: a Riccati sweep on the free set gives constant gains, and the
 /// linear-term recursion and forward pass are recorded with Var ops, so its transpose runs in backward.
 /// The returned Var has the value U* and is u* + S(g) − stopgrad(S(g)) with S(g) = −H⁻¹g.
+/// g's derivatives wrt θ and x0 come from <see cref="LinearizedCostGradient"/> (one batched pass over all time steps),
+/// not from differentiating a recorded rollout.
 /// </summary>
 public static class IlqrImplicit
 {
