@@ -31,7 +31,7 @@ public static partial class CartPole
     public static TrajProblem Problem(int horizon = 20, bool closedFormDynamics = true) => new TrajProblem(4, 1, horizon, Step,
         (x, u, t) => 0.5 * F.Sum(F.Square(x) * Weights(x), 1) + R * F.Sum(F.Square(u), 1),
         x => (0.5 * Terminal) * F.Sum(F.Square(x) * Weights(x), 1))
-    { AnalyticCost = new QuadraticCost(), AnalyticDynamics = closedFormDynamics ? new Dynamics() : null }.WithBounds(-10, 10);
+    { AnalyticCost = new QuadraticCost(), AnalyticDynamics = closedFormDynamics ? new Dynamics() : null, StageCostIgnoresTime = true }.WithBounds(-10, 10);
 
     /// <summary><see cref="Step"/> and its Jacobians in closed form (chain rule through temp, θ̈ and ẍ).</summary>
     private sealed partial class Dynamics : IAnalyticDynamics

@@ -30,7 +30,7 @@ public static partial class PendulumSwingUp
         Step,
         (x, u, t) => Quadratic(x, WAngle, WVel) + WU * F.Sum(F.Square(u), 1),
         x => Quadratic(x, WTerm, WTerm * WVel))
-    { AnalyticCost = new PendulumCost(), AnalyticDynamics = new PendulumDynamics() }.WithBounds(-2, 2);
+    { AnalyticCost = new PendulumCost(), AnalyticDynamics = new PendulumDynamics(), StageCostIgnoresTime = true }.WithBounds(-2, 2);
 
     /// <summary>
     /// wa·(1 − cos θ) + wv·θ̇² per row, as wa + Σ_j x_j·(a_j + b_j·x_j) with a = (−wa, 0, 0), b = (0, 0, wv): one

@@ -13,6 +13,8 @@ namespace DiffTori.TrajOpt;
 /// H⁻¹ is applied by one LQR solve: a Riccati sweep on the free set gives constant gains, and the
 /// linear-term recursion and forward pass are recorded with Var ops, so its transpose runs in backward.
 /// The returned Var has the value U* and is u* + S(g) − stopgrad(S(g)) with S(g) = −H⁻¹g.
+/// g's derivatives wrt θ and x0 come from <see cref="LinearizedCostGradient"/> (one batched pass over all time steps),
+/// not from differentiating a recorded rollout.
 /// </summary>
 public static class IlqrImplicit
 {
@@ -21,14 +23,11 @@ public static class IlqrImplicit
         problem.RequireDifferentiable("IlqrImplicit.Attach");
         int n = problem.StateDim, m = problem.ControlDim, T = problem.Horizon, B = x0.Shape[0];
         var dtype = x0.DType;
-        // Gradient of the total cost wrt U at the solution, recorded so it can be differentiated wrt θ and x0.
-        Var g;
-        var uLeaf = new Var(solution.U, requiresGrad: true);
-        using (Autograd.EnableGrad())
-        {
-            var total = F.Sum(Rollout.TotalCost(problem, x0, uLeaf));
-            g = Autograd.Grad([total], [uLeaf], createGraph: true)[0]; // [B, T, m]
-        }
+        var lin = new Linearization(B, T, n, m);
+        var ev = new ProblemEvaluator(problem, dtype);
+        ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+        // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0.
+        var g = LinearizedCostGradient.Compute(problem, x0, solution, lin); // [B, T, m]
         var gv = g.Value.ToDoubleArray();
         var free = new bool[B * T * m];
         for (int i = 0; i < free.Length; i++)
@@ -39,9 +38,6 @@ public static class IlqrImplicit
             double tol = activeTolerance * (1 + hi - lo);
             if ((u <= lo + tol && gv[i] > 0) || (u >= hi - tol && gv[i] < 0)) free[i] = false;
         }
-        var lin = new Linearization(B, T, n, m);
-        var ev = new ProblemEvaluator(problem, dtype);
-        ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
         if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
         var gains = Riccati(lin, free, B, T, n, m);
         var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);

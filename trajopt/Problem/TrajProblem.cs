@@ -55,6 +55,9 @@ public sealed class TrajProblem
     /// <summary>Closed-form costs, gradients and Hessians; when set the solver uses it instead of autodiff.</summary>
     public IAnalyticCost? AnalyticCost { get; init; }
 
+    /// <summary>The stage cost ignores its t argument, so all time steps may go through one call (with t = 0).</summary>
+    public bool StageCostIgnoresTime { get; init; }
+
     /// <summary>Per-dimension control bounds (length m), or null for unbounded.</summary>
     public double[]? ControlLower { get; private set; }
     public double[]? ControlUpper { get; private set; }
