@@ -14,6 +14,19 @@ internal static class ConvKernels
 
     public static int ColLength(in ConvSpec s) => s.C / s.Groups * s.KH * s.KW * s.OH * s.OW;
 
+    /// <summary>The im2col columns of the channels at xAt (written into col), or x itself for a pointwise convolution.</summary>
+    private static T[] Columns<T>(T[] x, int xAt, int channels, in ConvSpec s, T[] col, out int offset) where T : unmanaged, INumberBase<T>
+    {
+        if (IsPointwise(s))
+        {
+            offset = xAt;
+            return x;
+        }
+        Im2Col.Fill<T>(x, xAt, channels, s, col);
+        offset = 0;
+        return col;
+    }
+
     /// <summary>y[n] = conv(x[n]) for images n in [first, last).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(T[] x, int xOff, T[] w, int wOff, T[] y, int yOff, in ConvSpec s, int first, int last)
@@ -24,15 +37,7 @@ internal static class ConvKernels
         for (int n = first; n < last; n++)
         for (int g = 0; g < s.Groups; g++)
         {
-            int xAt = xOff + (n * s.C + g * cg) * s.H * s.W;
-            T[] b = x;
-            int bOff = xAt;
-            if (!IsPointwise(s))
-            {
-                Im2Col.Fill<T>(x, xAt, cg, s, col);
-                b = col;
-                bOff = 0;
-            }
+            var b = Columns(x, xOff + (n * s.C + g * cg) * s.H * s.W, cg, s, col, out int bOff);
             var spec = new GemmSpec(1, og, cols, kk, false, false, 1, 0, 0, 0, 0);
             CpuGemm.Run(w, wOff + g * og * kk, b, bOff, y, yOff + (n * s.O + g * og) * cols, spec);
         }
@@ -74,15 +79,7 @@ internal static class ConvKernels
         for (int n = 0; n < s.N; n++)
         for (int g = 0; g < s.Groups; g++)
         {
-            int xAt = xOff + (n * s.C + g * cg) * s.H * s.W;
-            T[] b = x;
-            int bOff = xAt;
-            if (!IsPointwise(s))
-            {
-                Im2Col.Fill<T>(x, xAt, cg, s, col);
-                b = col;
-                bOff = 0;
-            }
+            var b = Columns(x, xOff + (n * s.C + g * cg) * s.H * s.W, cg, s, col, out int bOff);
             var spec = new GemmSpec(1, og, kk, cols, false, true, 1, n == 0 ? 0 : 1, 0, 0, 0);
             CpuGemm.Run(dy, dyOff + (n * s.O + g * og) * cols, b, bOff, dw, dwOff + g * og * kk, spec);
         }
