@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 namespace DiffTori.TrajOpt.Examples;
 
 // The closed-form cart-pole for eight examples at once (one per Vector512 lane), same expressions as the scalar
-// Step/Stage/Terminal in the same order, so only sin/cos may round differently.
+// Step/Stage/Terminal in the same order and the same sin/cos, so a lane rounds exactly as the scalar model.
 public static partial class CartPole
 {
     private sealed partial class Dynamics : IAnalyticDynamicsLanes
@@ -13,7 +13,7 @@ public static partial class CartPole
         {
             const double M = Mc + Mp, Ml = Mp * L, Kx = Mp * L / (Mc + Mp), Kd = Mp / (Mc + Mp);
             var vel = x[1]; var th = x[2]; var w = x[3];
-            var (s, c) = Vector512.SinCos(th);
+            var (s, c) = LaneMath.SinCos(th);
             var temp = (u[0] + Ml * (w * w) * s) / Vector512.Create(M);
             var den = L * (Vector512.Create(4.0 / 3.0) - Kd * (c * c));
             var num = G * s - c * temp;

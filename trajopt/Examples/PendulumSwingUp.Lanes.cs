@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 namespace DiffTori.TrajOpt.Examples;
 
 // The closed-form pendulum for eight examples at once (one per Vector512 lane), same expressions as the scalar
-// Step/Stage/Terminal in the same order, so only sin/cos may round differently.
+// Step/Stage/Terminal in the same order and the same sin/cos, so a lane rounds exactly as the scalar model.
 public static partial class PendulumSwingUp
 {
     private sealed partial class PendulumDynamics : IAnalyticDynamicsLanes
@@ -14,7 +14,7 @@ public static partial class PendulumSwingUp
             const double dt = 0.05, ga = 15, gb = 3;
             var c = x[0]; var s = x[1]; var w = x[2];
             var w1 = w + dt * (ga * s + gb * u[0]);
-            var (sp, cp) = Vector512.SinCos(dt * w1);
+            var (sp, cp) = LaneMath.SinCos(dt * w1);
             next[0] = c * cp - s * sp; next[1] = s * cp + c * sp; next[2] = w1;
             if (a.IsEmpty) return;
             var dc = -c * sp - s * cp; var ds = c * cp - s * sp; // d(next)/dφ

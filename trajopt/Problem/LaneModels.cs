@@ -4,8 +4,8 @@ namespace DiffTori.TrajOpt;
 
 /// <summary>
 /// Closed-form dynamics for eight examples at once, one per Vector512 lane: the function and Jacobians of
-/// <see cref="IAnalyticDynamics.Step"/> (equal up to rounding: vector sin/cos may differ from Math's in the last
-/// bit). The solver's per-example path uses it when the dynamics implement it (one control, 512-bit SIMD).
+/// <see cref="IAnalyticDynamics.Step"/>, rounding exactly as Step does (use <see cref="LaneMath"/> for sin/cos), so
+/// an example's solve does not depend on the batch it is in. The solver's per-example path uses it when the dynamics implement it (one control, 512-bit SIMD).
 /// </summary>
 public interface IAnalyticDynamicsLanes
 {
@@ -24,3 +24,25 @@ public interface IAnalyticCostLanes
     /// <summary>ℓ_T(x) per lane; when gx is not empty also gx [n] and hxx [n×n].</summary>
     Vector512<double> TerminalLanes(ReadOnlySpan<Vector512<double>> x, Span<Vector512<double>> gx, Span<Vector512<double>> hxx);
 }
+
+/// <summary>Math for lane models that must round exactly as their scalar twins.</summary>
+public static class LaneMath
+{
+    /// <summary>
+    /// sin and cos of each lane with Math.Sin/Math.Cos. Vector512.SinCos rounds differently in the last bits, and
+    /// that was enough to flip a convergence test, so an example solved in a batch took another iteration than
+    /// the same example solved alone.
+    /// </summary>
+    public static (Vector512<double> Sin, Vector512<double> Cos) SinCos(Vector512<double> angle)
+    {
+        Span<double> sin = stackalloc double[Vector512<double>.Count], cos = stackalloc double[Vector512<double>.Count];
+        for (int i = 0; i < sin.Length; i++)
+        {
+            double a = angle.GetElement(i);
+            sin[i] = Math.Sin(a);
+            cos[i] = Math.Cos(a);
+        }
+        return (Vector512.Create<double>(sin), Vector512.Create<double>(cos));
+    }
+}
+
