@@ -21,6 +21,7 @@ public sealed class DiffToriAgent : IAgent
     private readonly RlConfig _cfg;
     private readonly List<Var> _pgParameters;
     private readonly PerSlot<double[]> _previousSolution = new();
+    private readonly Dictionary<int, MlpShootingResidual> _plans = [];
     private int _pgTerms;
 
     public DiffToriAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null, DType dtype = DType.Float32)
@@ -191,43 +192,31 @@ public sealed class DiffToriAgent : IAgent
 
     private Var SolveLm(Var z0, Var init, int horizon, GradientMode mode)
     {
-        ResidualFn residual = u =>
-        {
-            int rows = u.Shape[0];
-            var z = TileRows(z0, rows);
-            var actions = F.Reshape(u, rows, horizon, ActionDim);
-            Var? g = null;
-            double discount = 1;
-            for (int t = 0; t < horizon; t++)
-            {
-                var (next, reward) = Told.Next(z, F.Select(actions, 1, t));
-                g = g is null ? reward : g + discount * reward;
-                z = next;
-                discount *= _cfg.Discount;
-            }
-            var (q1, q2) = Told.Q(z, Told.Policy(z, 0, Rng));
-            return _cfg.ResidualOffset - (g! + discount * F.Minimum(q1, q2));
-        };
-        var result = LevenbergMarquardt.Solve(residual, init, new LmOptions
+        // The residual r = offset − G of each row; its unrecorded iterations run on the graph-free kernel
+        // (float32 CPU models), the recorded ones and every parameter gradient on the Var definition.
+        var plan = PlanningResidual(horizon);
+        var result = LevenbergMarquardt.Solve(plan.Residual(z0), init, new LmOptions
         {
             Iterations = _cfg.SolverIterations, Damping = _cfg.SolverDamping, StepSize = _cfg.SolverStepSize,
             Lower = -1, Upper = 1, Gradient = mode, TruncatedSteps = _cfg.SolverTruncatedSteps,
-        });
+        }, plan.Kernel(z0));
         LastSolve = result;
         return result.U;
     }
 
     /// <summary>
-    /// z0 [B, n] for a residual evaluated on rows = k·B rows (the LM solver stacks k copies of the batch, copy
-    /// after copy, to read Jacobians): copy j of row b is z0[b].
+    /// G = Σ_t γ^t R(z_t, a_t) + γ^H min(Q1, Q2)(z_H, tanh(π(z_H))) over the TOLD networks (read in place, so
+    /// it follows every update), one per planning horizon: its kernel's buffers are allocated once.
     /// </summary>
-    private static Var TileRows(Var z0, int rows)
+    private MlpShootingResidual PlanningResidual(int horizon)
     {
-        int batch = z0.Shape[0], n = z0.Shape[1];
-        if (batch == 1) return F.Expand(z0, new Shape(rows, n));
-        if (rows == batch) return z0;
-        if (rows % batch != 0) throw new ArgumentException($"DiffToriAgent: the residual got {rows} rows for a batch of {batch}");
-        return F.Reshape(F.Expand(F.Unsqueeze(z0, 0), new Shape(rows / batch, batch, n)), rows, n);
+        if (!_plans.TryGetValue(horizon, out var plan))
+        {
+            plan = new MlpShootingResidual(Told.Dynamics, Told.Reward, [Told.Q1, Told.Q2], Told.Pi, tanhPolicy: true,
+                Told.LatentDim, ActionDim, horizon, _cfg.Discount, _cfg.ResidualOffset);
+            _plans[horizon] = plan;
+        }
+        return plan;
     }
 
     /// <summary>

@@ -6,7 +6,8 @@ using DiffTori.Engine;
 namespace DiffTori.TrajOpt;
 
 /// <summary>
-/// A <see cref="Sequential"/> of Linear, ELU, tanh and ReLU layers evaluated on one float32 row without a
+/// A <see cref="Sequential"/> of Linear, LayerNorm (over the last axis), ELU, tanh and ReLU layers (optionally
+/// followed by a tanh of the output, as a squashed policy) evaluated on one float32 row without a
 /// graph: the forward pass keeps what its input-gradient needs in preallocated buffers ("slots", one per
 /// use of the network within a residual, e.g. one per time step), and <see cref="InputVjp"/> runs the
 /// vector–Jacobian product with respect to the input from a slot. Weights are read in place from the
@@ -16,20 +17,24 @@ namespace DiffTori.TrajOpt;
 /// </summary>
 internal sealed class MlpKernel
 {
-    private enum Kind { Linear, Elu, Tanh, Relu }
+    private enum Kind { Linear, LayerNorm, Elu, Tanh, Relu }
 
     private readonly Kind[] _kinds;
     private readonly Linear?[] _linears;
+    private readonly LayerNorm?[] _norms;
+    private readonly float[][] _normalized;  // [layer] x̂ of a LayerNorm, slot s at s·width (empty for other layers)
+    private readonly float[][] _rstd;        // [layer] 1/√(var + ε) of a LayerNorm, one per slot
     private readonly double[] _alpha;
     private readonly int[] _width;           // output width of each layer
     private readonly float[][] _out;         // [layer] outputs, slot s at s·width
     private readonly float[] _in;            // the network's inputs, slot s at s·InDim
     private readonly float[] _gradA, _gradB; // ping-pong buffers of the backward pass
 
-    private MlpKernel(Kind[] kinds, Linear?[] linears, double[] alpha, int[] width, int inDim, int slots)
+    private MlpKernel(Kind[] kinds, Linear?[] linears, LayerNorm?[] norms, double[] alpha, int[] width, int inDim, int slots)
     {
         _kinds = kinds;
         _linears = linears;
+        _norms = norms;
         _alpha = alpha;
         _width = width;
         InDim = inDim;
@@ -38,7 +43,15 @@ internal sealed class MlpKernel
         int widest = Math.Max(inDim, width.Max());
         _in = new float[slots * inDim];
         _out = new float[kinds.Length][];
-        for (int l = 0; l < kinds.Length; l++) _out[l] = new float[slots * width[l]];
+        _normalized = new float[kinds.Length][];
+        _rstd = new float[kinds.Length][];
+        for (int l = 0; l < kinds.Length; l++)
+        {
+            _out[l] = new float[slots * width[l]];
+            bool norm = kinds[l] == Kind.LayerNorm;
+            _normalized[l] = norm ? new float[slots * width[l]] : [];
+            _rstd[l] = norm ? new float[slots] : [];
+        }
         _gradA = new float[slots * widest];
         _gradB = new float[slots * widest];
     }
@@ -47,17 +60,28 @@ internal sealed class MlpKernel
     public int OutDim { get; }
     public int Slots { get; }
 
-    /// <summary>The kernel of <paramref name="net"/>, or null (with the reason) when a layer, dtype or device is not supported.</summary>
-    public static MlpKernel? TryCreate(Sequential net, int slots, out string? reason)
+    /// <summary>
+    /// The kernel of <paramref name="net"/> (then tanh of its output when <paramref name="tanhOutput"/>), or null
+    /// (with the reason) when a layer, dtype or device is not supported.
+    /// </summary>
+    public static MlpKernel? TryCreate(Sequential net, int slots, out string? reason, bool tanhOutput = false)
     {
-        int n = net.Count;
+        int n = net.Count + (tanhOutput ? 1 : 0);
         var kinds = new Kind[n];
         var linears = new Linear?[n];
+        var norms = new LayerNorm?[n];
         var alpha = new double[n];
         var width = new int[n];
         int inDim = -1, current = -1;
         for (int l = 0; l < n; l++)
         {
+            if (l == net.Count)
+            {
+                // The appended output tanh (only reached with tanhOutput).
+                kinds[l] = Kind.Tanh;
+                width[l] = current;
+                continue;
+            }
             switch (net[l])
             {
                 case Linear lin:
@@ -76,6 +100,20 @@ internal sealed class MlpKernel
                     linears[l] = lin;
                     current = lin.OutFeatures;
                     break;
+                case LayerNorm ln:
+                    if (ln.NormalizedShape.Rank != 1 || ln.NormalizedShape[0] != current)
+                    {
+                        reason = $"layer {l} (LayerNorm{ln.NormalizedShape}) does not normalize the last axis of width {current}";
+                        return null;
+                    }
+                    if ((ln.Weight is { } lw && !IsDenseCpuFloat(lw.Value)) || (ln.Bias is { } lb && !IsDenseCpuFloat(lb.Value)))
+                    {
+                        reason = $"layer {l} (LayerNorm{ln.NormalizedShape}) is not a dense float32 CPU tensor";
+                        return null;
+                    }
+                    kinds[l] = Kind.LayerNorm;
+                    norms[l] = ln;
+                    break;
                 case Elu e: kinds[l] = Kind.Elu; alpha[l] = e.Alpha; break;
                 case Autodiff.Nn.Tanh: kinds[l] = Kind.Tanh; break;
                 case Relu: kinds[l] = Kind.Relu; break;
@@ -90,13 +128,13 @@ internal sealed class MlpKernel
             }
             width[l] = current;
         }
-        if (n == 0 || inDim < 0)
+        if (net.Count == 0 || inDim < 0)
         {
             reason = "the network has no Linear layer";
             return null;
         }
         reason = null;
-        return new MlpKernel(kinds, linears, alpha, width, inDim, slots);
+        return new MlpKernel(kinds, linears, norms, alpha, width, inDim, slots);
     }
 
     /// <summary>y = x where x &gt; 0, else α(eˣ − 1).</summary>
@@ -134,6 +172,49 @@ internal sealed class MlpKernel
         for (; i < g.Length; i++) if (!(x[i] > 0)) g[i] *= y[i] + alpha;
     }
 
+    /// <summary>
+    /// Row by row as the engine's layer norm: x̂ = (x − mean)·rstd with rstd = 1/√(var + ε) (biased variance),
+    /// then y = x̂·w + b. Keeps x̂ and rstd for the backward pass.
+    /// </summary>
+    private static void LayerNormForward(ReadOnlySpan<float> x, Span<float> y, Span<float> normalized, Span<float> rstd, LayerNorm ln, int width)
+    {
+        var w = ln.Weight is { } wv ? wv.Value.AsSpan<float>() : default;
+        var b = ln.Bias is { } bv ? bv.Value.AsSpan<float>() : default;
+        float n = width, eps = (float)ln.Eps;
+        for (int row = 0; row < rstd.Length; row++)
+        {
+            var xr = x.Slice(row * width, width);
+            var xh = normalized.Slice(row * width, width);
+            var yr = y.Slice(row * width, width);
+            float mean = TensorPrimitives.Sum(xr) / n;
+            TensorPrimitives.Subtract(xr, mean, xh);
+            float s = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(xh) / n + eps);
+            TensorPrimitives.Multiply(xh, s, xh);
+            rstd[row] = s;
+            if (w.IsEmpty) xh.CopyTo(yr);
+            else TensorPrimitives.Multiply(xh, w, yr);
+            if (!b.IsEmpty) TensorPrimitives.Add(yr, b, yr);
+        }
+    }
+
+    /// <summary>As F.LayerNorm's input rule, in place: x̄ = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = ȳ·w.</summary>
+    private static void LayerNormBackward(Span<float> g, ReadOnlySpan<float> normalized, ReadOnlySpan<float> rstd, LayerNorm ln, int width)
+    {
+        var w = ln.Weight is { } wv ? wv.Value.AsSpan<float>() : default;
+        float n = width;
+        for (int row = 0; row < rstd.Length; row++)
+        {
+            var gr = g.Slice(row * width, width);
+            var xh = normalized.Slice(row * width, width);
+            if (!w.IsEmpty) TensorPrimitives.Multiply(gr, w, gr);
+            float meanG = TensorPrimitives.Sum(gr) / n;
+            float meanGx = TensorPrimitives.Dot(gr, xh) / n;
+            TensorPrimitives.Subtract(gr, meanG, gr);
+            TensorPrimitives.MultiplyAdd(xh, -meanGx, gr, gr);
+            TensorPrimitives.Multiply(gr, rstd[row], gr);
+        }
+    }
+
     private static bool IsDenseCpuFloat(Tensor t) => t.DType == DType.Float32 && t.Device.IsCpu && t.IsContiguous;
 
     /// <summary>y = net(x), remembering in <paramref name="slot"/> what <see cref="InputVjp"/> needs.</summary>
@@ -159,6 +240,9 @@ internal sealed class MlpKernel
                 case Kind.Linear:
                     var lin = _linears[l]!;
                     RowGemv.ForwardBatch(lin.Weight.Value.AsSpan<float>(), lin.Bias is { } b ? b.Value.AsSpan<float>() : default, prev, o, lin.OutFeatures, prevWidth, count);
+                    break;
+                case Kind.LayerNorm:
+                    LayerNormForward(prev, o, _normalized[l].AsSpan(first * _width[l], count * _width[l]), _rstd[l].AsSpan(first, count), _norms[l]!, _width[l]);
                     break;
                 case Kind.Elu:
                     EluForward(prev, o, (float)_alpha[l]);
@@ -197,6 +281,9 @@ internal sealed class MlpKernel
                     // Swap the buffers: the one just written carries the gradient on.
                     spare = ReferenceEquals(spare, _gradA) ? _gradB : _gradA;
                     g = next;
+                    break;
+                case Kind.LayerNorm:
+                    LayerNormBackward(g, _normalized[l].AsSpan(first * _width[l], count * _width[l]), _rstd[l].AsSpan(first, count), _norms[l]!, _width[l]);
                     break;
                 case Kind.Elu:
                     EluBackward(input, o, g, (float)_alpha[l]);

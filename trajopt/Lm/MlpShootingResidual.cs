@@ -6,29 +6,42 @@ namespace DiffTori.TrajOpt;
 
 /// <summary>
 /// DiffTORI's planning residual over learned latent models (TD-MPC's TOLD networks):
-///   r(a) = offset − (Σ_{t&lt;H} γᵗ R([z_t, a_t]) + γᴴ Q([z_H, π(z_H)])),  z_{t+1} = d([z_t, a_t]),
-/// with a = [a_0 … a_{H−1}] flattened to [B, H·m] and z_0 = x0 (Q(z_H) alone when there is no π).
+///   r(a) = offset − (Σ_{t&lt;H} γᵗ R([z_t, a_t]) + γᴴ min_i Q_i([z_H, π(z_H)])),  z_{t+1} = d([z_t, a_t]),
+/// with a = [a_0 … a_{H−1}] flattened to [B, H·m] and z_0 = x0. The value is one network or the minimum of
+/// several (TD-MPC's twin Q: F.Minimum, folded left to right, the gradient going to the first at ties);
+/// π is a network, optionally squashed by tanh (TD-MPC's mean action tanh(π(z))), or absent (Q(z_H) alone).
 /// <see cref="Residual"/> is the differentiable definition (the truth, used for recorded iterations and
 /// gradients in the parameters); <see cref="Kernel"/> is the same function with its gradient in a, evaluated
-/// without a graph for <see cref="LevenbergMarquardt"/>'s unrecorded iterations (networks of Linear, ELU,
-/// tanh and ReLU layers in float32 on the CPU; null otherwise, and the solver then uses the residual).
+/// without a graph for <see cref="LevenbergMarquardt"/>'s unrecorded iterations (networks of Linear,
+/// LayerNorm, ELU, tanh and ReLU layers in float32 on the CPU; null otherwise, and the solver then uses the residual).
 /// </summary>
 public sealed class MlpShootingResidual
 {
-    private readonly Sequential _dynamics, _reward, _value;
+    private readonly Sequential _dynamics, _reward;
+    private readonly Sequential[] _values;
     private readonly Sequential? _policy;
+    private readonly bool _tanhPolicy;
     private ShootingKernel? _kernel;
     private bool _kernelUnsupported;
 
+    /// <summary>One value network Q; π(z) = policy(z) (no squashing).</summary>
     public MlpShootingResidual(Sequential dynamics, Sequential reward, Sequential value, Sequential? policy,
+        int latentDim, int actionDim, int horizon, double discount, double offset)
+        : this(dynamics, reward, [value], policy, tanhPolicy: false, latentDim, actionDim, horizon, discount, offset) { }
+
+    /// <summary>The value min_i values[i]([z_H, π(z_H)]), with π(z) = tanh(policy(z)) when <paramref name="tanhPolicy"/>.</summary>
+    public MlpShootingResidual(Sequential dynamics, Sequential reward, IReadOnlyList<Sequential> values, Sequential? policy, bool tanhPolicy,
         int latentDim, int actionDim, int horizon, double discount, double offset)
     {
         if (latentDim <= 0 || actionDim <= 0 || horizon <= 0)
             throw new ArgumentException($"MlpShootingResidual: latent {latentDim}, action {actionDim} and horizon {horizon} must be positive");
+        if (values.Count == 0) throw new ArgumentException("MlpShootingResidual: at least one value network is needed");
+        if (tanhPolicy && policy is null) throw new ArgumentException("MlpShootingResidual: tanhPolicy needs a policy network");
         _dynamics = dynamics;
         _reward = reward;
-        _value = value;
+        _values = [.. values];
         _policy = policy;
+        _tanhPolicy = tanhPolicy;
         LatentDim = latentDim;
         ActionDim = actionDim;
         Horizon = horizon;
@@ -62,10 +75,23 @@ public sealed class MlpShootingResidual
                 zt = _dynamics.Forward(za);
                 disc *= Discount;
             }
-            var v = _policy is null ? _value.Forward(zt) : _value.Forward(F.Concat([zt, _policy.Forward(zt)], 1));
-            g = g! + disc * v;
+            g = g! + disc * Value(zt);
             return Offset - g;
         };
+    }
+
+    /// <summary>min_i Q_i([z, π(z)]) (or of Q_i(z) without π).</summary>
+    private Var Value(Var z)
+    {
+        var input = z;
+        if (_policy is not null)
+        {
+            var a = _policy.Forward(z);
+            input = F.Concat([z, _tanhPolicy ? F.Tanh(a) : a], 1);
+        }
+        var v = _values[0].Forward(input);
+        for (int i = 1; i < _values.Length; i++) v = F.Minimum(v, _values[i].Forward(input));
+        return v;
     }
 
     /// <summary>
@@ -97,7 +123,8 @@ public sealed class MlpShootingResidual
     private sealed class ShootingKernel : IScalarResidualKernel
     {
         private readonly MlpShootingResidual _p;
-        private readonly MlpKernel _dyn, _rew, _val;
+        private readonly MlpKernel _dyn, _rew;
+        private readonly MlpKernel[] _vals;          // the value networks, all on [z_H, π(z_H)]
         private readonly MlpKernel? _pi;
         private readonly float[] _za;                // [t] inputs [z_t, a_t], contiguous: the reward runs on all H at once
         private readonly float[][] _z;               // [t] latents z_t (t ≤ H)
@@ -106,10 +133,11 @@ public sealed class MlpShootingResidual
         private readonly float[] _discount;          // γᵗ for t ≤ H, as the Var residual's double·Var multiplies
         private float[] _x0 = [];
 
-        private ShootingKernel(MlpShootingResidual p, MlpKernel dyn, MlpKernel rew, MlpKernel val, MlpKernel? pi)
+        private ShootingKernel(MlpShootingResidual p, MlpKernel dyn, MlpKernel rew, MlpKernel[] vals, MlpKernel? pi)
         {
             _p = p;
-            _dyn = dyn; _rew = rew; _val = val; _pi = pi;
+            _dyn = dyn; _rew = rew; _vals = vals; _pi = pi;
+            var val = vals[0];
             int n = p.LatentDim, m = p.ActionDim, h = p.Horizon;
             _za = new float[h * (n + m)];
             _z = new float[h + 1][];
@@ -137,17 +165,23 @@ public sealed class MlpShootingResidual
             if (dyn is null) { reason = "dynamics: " + reason; return null; }
             var rew = MlpKernel.TryCreate(p._reward, h, out reason);
             if (rew is null) { reason = "reward: " + reason; return null; }
-            var val = MlpKernel.TryCreate(p._value, 1, out reason);
-            if (val is null) { reason = "value: " + reason; return null; }
+            var vals = new MlpKernel[p._values.Length];
+            for (int i = 0; i < vals.Length; i++)
+            {
+                var val = MlpKernel.TryCreate(p._values[i], 1, out reason);
+                if (val is null) { reason = $"value {i}: " + reason; return null; }
+                vals[i] = val;
+            }
             MlpKernel? pi = null;
-            if (p._policy is { } policy && (pi = MlpKernel.TryCreate(policy, 1, out reason)) is null) { reason = "policy: " + reason; return null; }
+            if (p._policy is { } policy && (pi = MlpKernel.TryCreate(policy, 1, out reason, tanhOutput: p._tanhPolicy)) is null) { reason = "policy: " + reason; return null; }
             if (dyn.InDim != n + m || dyn.OutDim != n) throw Shapes("dynamics", dyn, $"{n + m} → {n}");
             if (rew.InDim != n + m || rew.OutDim != 1) throw Shapes("reward", rew, $"{n + m} → 1");
             if (pi is not null && pi.InDim != n) throw Shapes("policy", pi, $"{n} → any");
             int valueIn = n + (pi?.OutDim ?? 0);
-            if (val.InDim != valueIn || val.OutDim != 1) throw Shapes("value", val, $"{valueIn} → 1");
+            for (int i = 0; i < vals.Length; i++)
+                if (vals[i].InDim != valueIn || vals[i].OutDim != 1) throw Shapes($"value {i}", vals[i], $"{valueIn} → 1");
             reason = null;
-            return new ShootingKernel(p, dyn, rew, val, pi);
+            return new ShootingKernel(p, dyn, rew, vals, pi);
         }
 
         private static TensorShapeException Shapes(string what, MlpKernel k, string expected) =>
@@ -185,14 +219,22 @@ public sealed class MlpShootingResidual
             }
             _z[h].CopyTo(_valueIn, 0);
             if (_pi is not null) _pi.Forward(0, _z[h], _valueIn.AsSpan(n));
-            _val.Forward(0, _valueIn, _one);
-            g += _discount[h] * _one[0];
+            // min_i Q_i as F.Minimum folds it: the running minimum a keeps its place where a ≤ b.
+            int chosen = 0;
+            _vals[0].Forward(0, _valueIn, _one);
+            float value = _one[0];
+            for (int i = 1; i < _vals.Length; i++)
+            {
+                _vals[i].Forward(0, _valueIn, _one);
+                if (!(value <= _one[0])) { value = _one[0]; chosen = i; }
+            }
+            g += _discount[h] * value;
             float residual = (float)_p.Offset - g;
             if (gradient.IsEmpty) return residual;
 
-            // Reverse pass: ∂r/∂G = −1.
+            // Reverse pass: ∂r/∂G = −1; the minimum passes the value's gradient to the network it chose.
             _one[0] = -_discount[h];
-            _val.InputVjp(0, _one, _valueInBar);
+            _vals[chosen].InputVjp(0, _one, _valueInBar);
             _valueInBar.AsSpan(0, n).CopyTo(_zBar);
             if (_pi is not null)
             {
