@@ -226,6 +226,8 @@ public class LmKernelNormTwinTests
         var plan = new MlpShootingResidual(dyn, rew, [q, q], null, false, 2, 2, 2, 0.9, 5);
         Assert.Null(plan.Kernel(new Var(Tensor.Zeros(new Shape(1, 2), DType.Float32))));
         Assert.Contains("value 0", plan.KernelUnsupportedReason());
+        var normFirst = new MlpShootingResidual(dyn, rew, [new Sequential(new LayerNorm(2), new Linear(2, 1, rng))], null, false, 2, 2, 2, 0.9, 5);
+        Assert.Contains("before the first Linear", normFirst.KernelUnsupportedReason());
         Assert.Throws<ArgumentException>(() => new MlpShootingResidual(dyn, rew, [], null, false, 2, 2, 2, 0.9, 5));
         Assert.Throws<ArgumentException>(() => new MlpShootingResidual(dyn, rew, [q], null, true, 2, 2, 2, 0.9, 5));
     }

@@ -101,6 +101,7 @@ internal sealed class MlpKernel
                     current = lin.OutFeatures;
                     break;
                 case LayerNorm ln:
+                    if (current < 0) break; // reported below: no Linear before it
                     if (ln.NormalizedShape.Rank != 1 || ln.NormalizedShape[0] != current)
                     {
                         reason = $"layer {l} (LayerNorm{ln.NormalizedShape}) does not normalize the last axis of width {current}";
