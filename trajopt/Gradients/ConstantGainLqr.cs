@@ -146,10 +146,13 @@ internal sealed class ConstantGainLqr
     public Var ApplyTranspose(Var w)
     {
         if (Autograd.IsGradEnabled && w.RequiresGrad) return ApplyTransposeVar(w);
+        ImplicitProfile.Mark("bwd: until hook");
         double[] wv = w.Value.ToDoubleArray();
         var r = new double[wv.Length];
         ApplyTranspose(wv, r);
-        return new Var(Tensor.FromDoubles(r, w.Shape, w.DType, w.Device));
+        var rv = new Var(Tensor.FromDoubles(r, w.Shape, w.DType, w.Device));
+        ImplicitProfile.Mark("bwd: hook S^T");
+        return rv;
     }
 
     /// <summary>Sᵀw with Var ops (the same two sweeps as <see cref="ApplyTranspose(ReadOnlySpan{double}, Span{double})"/>).</summary>

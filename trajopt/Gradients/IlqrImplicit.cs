@@ -26,8 +26,10 @@ public static class IlqrImplicit
         var lin = new Linearization(B, T, n, m);
         var ev = new ProblemEvaluator(problem, dtype);
         ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+        ImplicitProfile.Mark("linearize");
         // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0.
         var g = LinearizedCostGradient.Compute(problem, x0, solution, lin); // [B, T, m]
+        ImplicitProfile.Mark("costgrad(total)");
         var gv = g.Value.ToDoubleArray();
         var free = new bool[B * T * m];
         for (int i = 0; i < free.Length; i++)
@@ -39,7 +41,9 @@ public static class IlqrImplicit
             if ((u <= lo + tol && gv[i] > 0) || (u >= hi - tol && gv[i] < 0)) free[i] = false;
         }
         if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
+        ImplicitProfile.Mark("free mask");
         var gains = Riccati(lin, free, B, T, n, m);
+        ImplicitProfile.Mark("riccati");
         var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
 
         // delta = S(g ⊙ free) with S = −H⁻¹ the LQR solve; only its gradient matters (its value is cancelled below),
@@ -51,6 +55,7 @@ public static class IlqrImplicit
         Var outU;
         using (Autograd.EnableGrad())
             outU = new Var(solution.U) + (gm - new Var(gm.Value));
+        ImplicitProfile.Mark("gm/outU ops");
         if (detachUnconverged) outU = LevenbergMarquardt.DetachWhere(outU, solution.Status);
         return outU;
     }

@@ -27,18 +27,10 @@ internal static class LinearizedCostGradient
         Var C(double[] v, params int[] s) => new(Tensor.FromDoubles(v, new Shape(s), dtype, device));
         var xs = solution.XFlat; var us = solution.UFlat;
 
-        // Costate along the solution and the per-step constants.
+        // Costate along the solution: λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1}.
+        var sweeps = new LinearizedSweeps(lin);
         var lam = new double[B * (T + 1) * n];
-        for (int b = 0; b < B; b++)
-        {
-            lin.LxSpan(b, T).CopyTo(lam.AsSpan((b * (T + 1) + T) * n, n));
-            for (int t = T - 1; t >= 0; t--)
-            {
-                var lt = lam.AsSpan((b * (T + 1) + t) * n, n);
-                lin.LxSpan(b, t).CopyTo(lt);
-                SmallDense.MatVec(lin.ASpan(b, t), lam.AsSpan((b * (T + 1) + t + 1) * n, n), lt, n, n, transA: true, accumulate: true);
-            }
-        }
+        sweeps.CostatesKernel(lin.Lx, lam);
         var lamNext = new double[B * T * n];
         var xRows = new double[B * T * n];
         for (int b = 0; b < B; b++)
@@ -46,42 +38,25 @@ internal static class LinearizedCostGradient
             lam.AsSpan((b * (T + 1) + 1) * n, T * n).CopyTo(lamNext.AsSpan(b * T * n, T * n));
             xs.AsSpan(b * (T + 1) * n, T * n).CopyTo(xRows.AsSpan(b * T * n, T * n));
         }
-        var aStep = new Var[T];
-        var perStep = new double[B * n * n];
-        for (int t = 0; t < T; t++)
-        {
-            for (int b = 0; b < B; b++) lin.ASpan(b, t).CopyTo(perStep.AsSpan(b * n * n, n * n));
-            aStep[t] = C(perStep, B, n, n);
-        }
+        ImplicitProfile.Mark("cg: costate+aStep");
 
         Var gx, gu;
         using (Autograd.EnableGrad())
         {
-            // State perturbations d_t [B,n,1]: the θ-part of f on the nominal rows drives them, x0 starts them.
+            // State perturbations d [B,T+1,n]: x0 starts them, the θ-part of f on the nominal rows drives them.
             // A probe on one row tells whether f captures parameters at all (then every row does); only then run all rows.
-            Var? drive = null;
+            Var d0 = x0 - new Var(x0.Value);
+            Var? dAll = null;
             var probeX = new Var(Tensor.FromDoubles(xRows.AsSpan(0, n), new Shape(1, n), dtype, device));
             var probeU = new Var(Tensor.FromDoubles(us.AsSpan(0, m), new Shape(1, m), dtype, device));
             if (p.Dynamics!(probeX, probeU).RequiresGrad)
             {
                 var fTheta = p.Dynamics(C(xRows, B * T, n), C(us, B * T, m));
-                drive = F.Reshape(fTheta - new Var(fTheta.Value), B, T, n, 1);
+                var drive = F.Reshape(fTheta - new Var(fTheta.Value), B, T, n);
+                dAll = sweeps.States(F.Concat([F.Unsqueeze(d0, 1), drive], 1));
             }
-            Var d0 = F.Unsqueeze(x0 - new Var(x0.Value), -1);
-            Var? dAll = null; // [B, T+1, n]
-            if (drive is null)
-            {
-                // Only x0 moves the states: d_t = Φ_t d_0 with Φ_t = A_{t−1}⋯A_0, one batched product.
-                if (d0.RequiresGrad)
-                    dAll = F.Reshape(F.Matmul(C(Transitions(lin, B, T, n), B, T + 1, n, n), F.Expand(F.Unsqueeze(d0, 1), new Shape(B, T + 1, n, 1))), B, T + 1, n);
-            }
-            else
-            {
-                var ds = new Var[T + 1];
-                ds[0] = d0;
-                for (int t = 0; t < T; t++) ds[t + 1] = F.Matmul(aStep[t], ds[t]) + F.Select(drive, 1, t);
-                dAll = F.Reshape(F.Stack(ds, 1), B, T + 1, n);
-            }
+            else if (d0.RequiresGrad) dAll = sweeps.States(d0);
+            ImplicitProfile.Mark("cg: d recursion");
             var xBar = C(xs, B, T + 1, n);
             var xTilde = dAll is not null ? xBar + dAll : new Var(xBar.Value, requiresGrad: true);
             var uLeaf = new Var(solution.U, requiresGrad: true);
@@ -96,33 +71,16 @@ internal static class LinearizedCostGradient
                 for (int t = 0; t < T; t++)
                     lagrangian = lagrangian + F.Sum(p.StageCost!(F.Select(xStage, 1, t), F.Select(uLeaf, 1, t), t));
             if (p.TerminalCost is { } term) lagrangian = lagrangian + F.Sum(term(F.Select(xTilde, 1, T)));
+            ImplicitProfile.Mark("cg: lagrangian fwd");
             var grads = Autograd.Grad([lagrangian], [xTilde, uLeaf], createGraph: true, allowUnused: true);
             gx = grads[0]; gu = grads[1];
+            ImplicitProfile.Mark("cg: createGraph grad");
 
-            // Costate perturbations e_t [B,n,1], t = 1..T, then g = GU + B_tᵀ e_{t+1}.
-            var eDrive = F.Reshape(gx - new Var(gx.Value), B, T + 1, n, 1);
-            var es = new Var[T];
-            es[T - 1] = F.Select(eDrive, 1, T);
-            for (int t = T - 1; t >= 1; t--)
-                es[t - 1] = F.Select(eDrive, 1, t) + F.Matmul(aStep[t], es[t], transA: true);
-            var bu = C(lin.Bu, B, T, n, m);
-            var corr = F.Reshape(F.Matmul(bu, F.Stack(es, 1), transA: true), B, T, m);
-            return gu + corr;
+            // Costate perturbations e = costates of (G − value) (e_0 unused), then g = GU + B_tᵀ e_{t+1}.
+            var res = gu + sweeps.ControlsOfCostates(gx - new Var(gx.Value));
+            ImplicitProfile.Mark("cg: e recursion+corr");
+            return res;
         }
-    }
-
-    /// <summary>Φ [B,T+1,n,n]: Φ_0 = I, Φ_{t+1} = A_t Φ_t.</summary>
-    private static double[] Transitions(Linearization lin, int B, int T, int n)
-    {
-        var phi = new double[B * (T + 1) * n * n];
-        for (int b = 0; b < B; b++)
-        {
-            var first = phi.AsSpan(b * (T + 1) * n * n, n * n);
-            for (int i = 0; i < n; i++) first[i * n + i] = 1;
-            for (int t = 0; t < T; t++)
-                SmallDense.MatMul(lin.ASpan(b, t), phi.AsSpan((b * (T + 1) + t) * n * n, n * n), phi.AsSpan((b * (T + 1) + t + 1) * n * n, n * n), n, n, n);
-        }
-        return phi;
     }
 
     /// <summary>The reference: g by recording the rollout and differentiating it with createGraph (exact to all orders).</summary>
