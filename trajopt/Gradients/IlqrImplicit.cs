@@ -68,19 +68,35 @@ public static class IlqrImplicit
     /// </summary>
     internal static Gains Riccati(Linearization lin, bool[] free, int B, int T, int n, int m)
     {
-        var P = new double[B * T * m * m]; var K = new double[B * T * m * n]; var QuxAll = new double[B * T * m * n];
-        int parts = B >= 16 ? Math.Min(Environment.ProcessorCount, B) : 1;
-        void Part(int part)
+        var gains = new Gains(new double[B * T * m * m], new double[B * T * m * n], new double[B * T * m * n]);
+        var job = new RiccatiJob(lin, free, gains);
+        // Both cores only for batches with enough work per part (a part is a few µs per example).
+        if (B >= 32 && CpuParallelWork.Threads > 1) job.Run(2);
+        else job.Execute(0, 1);
+        return gains;
+    }
+
+    /// <summary>The sweep split by examples over the worker pool: eight-lane groups where they apply, the scalar sweep otherwise.</summary>
+    private sealed class RiccatiJob(Linearization lin, bool[] free, Gains gains) : CpuParallelWork
+    {
+        public override void Execute(int part, int parts)
         {
+            int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M;
             var vxx = new double[n * n]; var vxxA = new double[n * n]; var vxxB = new double[n * m];
             var qxx = new double[n * n]; var quu = new double[m * m]; var qux = new double[m * n];
             var idx = new int[m]; var f = new double[m * m]; var col = new double[m];
-            for (int b = part * B / parts, end = (part + 1) * B / parts; b < end; b++)
-                RiccatiExample(lin, free, b, T, n, m, P, K, QuxAll, vxx, vxxA, vxxB, qxx, quu, qux, idx, f, col);
+            int begin = part * B / parts, end = (part + 1) * B / parts;
+            var lanes = ImplicitRiccatiLanes.Applies(m) ? new ImplicitRiccatiLanes(n, T) : null;
+            for (int b = begin; b < end;)
+            {
+                int count = lanes is null ? 1 : Math.Min(ImplicitRiccatiLanes.Lanes, end - b);
+                int redo = lanes is null ? 1 : lanes.Sweep(lin, free, b, count, gains.P, gains.K, gains.Qux);
+                for (int l = 0; l < count; l++)
+                    if ((redo & (1 << l)) != 0)
+                        RiccatiExample(lin, free, b + l, T, n, m, gains.P, gains.K, gains.Qux, vxx, vxxA, vxxB, qxx, quu, qux, idx, f, col);
+                b += count;
+            }
         }
-        if (parts == 1) Part(0);
-        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
-        return new Gains(P, K, QuxAll);
     }
 
     private static void RiccatiExample(Linearization lin, bool[] free, int b, int T, int n, int m, double[] P, double[] K, double[] QuxAll,
@@ -96,6 +112,7 @@ public static class IlqrImplicit
             for (int i = 0; i < m; i++) if (free[(b * T + t) * m + i]) idx[nf++] = i;
             var p = P.AsSpan((b * T + t) * m * m, m * m);
             var k = K.AsSpan((b * T + t) * m * n, m * n);
+            p.Clear(); k.Clear(); // a redone lane-swept example has values here
             qux.CopyTo(QuxAll.AsSpan((b * T + t) * m * n, m * n));
             if (nf > 0)
             {

@@ -60,27 +60,52 @@ internal static class LinearizedCostGradient
             var xBar = C(xs, B, T + 1, n);
             var xTilde = dAll is not null ? xBar + dAll : new Var(xBar.Value, requiresGrad: true);
             var uLeaf = new Var(solution.U, requiresGrad: true);
-
-            // The Lagrangian Σ_t ℓ_t + λ̄_{t+1}·f_t + ℓ_T: dynamics on all B·T rows at once, the stage cost
-            // likewise when it ignores t, else per step.
             var xStage = F.Narrow(xTilde, 1, 0, T);
             var xRowsV = F.Reshape(xStage, B * T, n); var uRowsV = F.Reshape(uLeaf, B * T, m);
+
+            // The Lagrangian Σ_t ℓ_t + λ̄_{t+1}·f_t + ℓ_T, differentiated with createGraph: the dynamics on all B·T rows
+            // at once; the cost likewise (per step when it depends on t), unless its closed-form derivatives stand in.
+            bool costInClosedForm = p.AnalyticCost is not null && !CostCapturesParameters(p, probeX, probeU);
             var lagrangian = F.Sum(p.Dynamics(xRowsV, uRowsV) * C(lamNext, B * T, n));
-            if (p.StageCostIgnoresTime) lagrangian = lagrangian + F.Sum(p.StageCost!(xRowsV, uRowsV, 0));
-            else
-                for (int t = 0; t < T; t++)
-                    lagrangian = lagrangian + F.Sum(p.StageCost!(F.Select(xStage, 1, t), F.Select(uLeaf, 1, t), t));
-            if (p.TerminalCost is { } term) lagrangian = lagrangian + F.Sum(term(F.Select(xTilde, 1, T)));
+            if (!costInClosedForm)
+            {
+                if (p.StageCostIgnoresTime) lagrangian = lagrangian + F.Sum(p.StageCost!(xRowsV, uRowsV, 0));
+                else
+                    for (int t = 0; t < T; t++)
+                        lagrangian = lagrangian + F.Sum(p.StageCost!(F.Select(xStage, 1, t), F.Select(uLeaf, 1, t), t));
+                if (p.TerminalCost is { } term) lagrangian = lagrangian + F.Sum(term(F.Select(xTilde, 1, T)));
+            }
             ImplicitProfile.Mark("cg: lagrangian fwd");
             var grads = Autograd.Grad([lagrangian], [xTilde, uLeaf], createGraph: true, allowUnused: true);
             gx = grads[0]; gu = grads[1];
             ImplicitProfile.Mark("cg: createGraph grad");
 
-            // Costate perturbations e = costates of (G − value) (e_0 unused), then g = GU + B_tᵀ e_{t+1}.
-            var res = gu + sweeps.ControlsOfCostates(gx - new Var(gx.Value));
+            // e = costates of the perturbation of G (e_0 unused), then g = GU + B_tᵀ e_{t+1}. With the cost in closed form,
+            // G and GU get its terms here: ∇ℓ at the solution plus ℓ_xx d and ℓ_ux d.
+            var gxDelta = gx - new Var(gx.Value);
+            if (costInClosedForm)
+            {
+                gu = gu + C(lin.Lu, B, T, m);
+                if (dAll is not null)
+                {
+                    var curvature = new CostCurvature(lin);
+                    gxDelta = gxDelta + curvature.StateTerms(dAll);
+                    gu = gu + curvature.ControlTerms(dAll);
+                }
+            }
+            var res = gu + sweeps.ControlsOfCostates(gxDelta);
             ImplicitProfile.Mark("cg: e recursion+corr");
             return res;
         }
+    }
+
+    /// <summary>Whether the Var stage or terminal cost records a graph on constant inputs, i.e. captures parameters (one probe row; every step when the cost depends on t).</summary>
+    private static bool CostCapturesParameters(TrajProblem p, Var probeX, Var probeU)
+    {
+        int steps = p.StageCostIgnoresTime ? 1 : p.Horizon;
+        for (int t = 0; t < steps; t++)
+            if (p.StageCost!(probeX, probeU, t).RequiresGrad) return true;
+        return p.TerminalCost is { } term && term(probeX).RequiresGrad;
     }
 
     /// <summary>The reference: g by recording the rollout and differentiating it with createGraph (exact to all orders).</summary>
