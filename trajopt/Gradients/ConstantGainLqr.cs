@@ -147,10 +147,9 @@ internal sealed class ConstantGainLqr
     {
         if (Autograd.IsGradEnabled && w.RequiresGrad) return ApplyTransposeVar(w);
         ImplicitProfile.Mark("bwd: until hook");
-        double[] wv = w.Value.ToDoubleArray();
-        var r = new double[wv.Length];
-        ApplyTranspose(wv, r);
-        var rv = new Var(Tensor.FromDoubles(r, w.Shape, w.DType, w.Device));
+        var r = HostDoubles.Output(w.Shape, w.DType, w.Device, out var direct);
+        ApplyTranspose(HostDoubles.Read(w.Value), r);
+        var rv = new Var(HostDoubles.ToTensor(direct, r, w.Shape, w.DType, w.Device));
         ImplicitProfile.Mark("bwd: hook S^T");
         return rv;
     }

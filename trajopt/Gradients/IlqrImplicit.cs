@@ -25,7 +25,7 @@ public static class IlqrImplicit
         var dtype = x0.DType;
         var lin = new Linearization(B, T, n, m);
         var ev = new ProblemEvaluator(problem, dtype);
-        ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+        Linearize(ev, B, solution, lin);
         ImplicitProfile.Mark("linearize");
         // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0.
         var g = LinearizedCostGradient.Compute(problem, x0, solution, lin); // [B, T, m]
@@ -58,6 +58,28 @@ public static class IlqrImplicit
         ImplicitProfile.Mark("gm/outU ops");
         if (detachUnconverged) outU = LevenbergMarquardt.DetachWhere(outU, solution.Status);
         return outU;
+    }
+
+    /// <summary>lin along the solution; closed-form models go example by example over both cores when the batch is large.</summary>
+    private static void Linearize(ProblemEvaluator ev, int B, IlqrResult solution, Linearization lin)
+    {
+        var p = ev.Problem;
+        if (p.AnalyticDynamics is null || p.AnalyticCost is null || B < 32 || CpuParallelWork.Threads < 2)
+        {
+            ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+            return;
+        }
+        new LinearizeJob(ev, solution, lin).Run(2);
+    }
+
+    private sealed class LinearizeJob(ProblemEvaluator ev, IlqrResult solution, Linearization lin) : CpuParallelWork
+    {
+        public override void Execute(int part, int parts)
+        {
+            var next = new double[lin.N];
+            for (int b = part * lin.Batch / parts, end = (part + 1) * lin.Batch / parts; b < end; b++)
+                ev.LinearizeExample(b, solution.XFlat, solution.UFlat, lin, next);
+        }
     }
 
     internal sealed record Gains(double[] P, double[] K, double[] Qux);
