@@ -140,19 +140,26 @@ internal sealed class ConstantGainLqr
     }
 
     /// <summary>
-    /// The gradient hook: the incoming gradient w [B,T,m] becomes Sᵀw. When the backward pass is being recorded
-    /// (createGraph) the transpose runs as Var ops so that it can be differentiated again.
+    /// The gradient hook: the incoming gradient w [B,T,m] becomes free ⊙ Sᵀw (free [B,T,m]: the controls off their
+    /// bounds). When the backward pass is being recorded (createGraph) the transpose runs as Var ops so that it can
+    /// be differentiated again.
     /// </summary>
-    public Var ApplyTranspose(Var w)
+    public Func<Var, Var> MaskedTransposeHook(bool[] free) => w =>
     {
-        if (Autograd.IsGradEnabled && w.RequiresGrad) return ApplyTransposeVar(w);
+        if (Autograd.IsGradEnabled && w.RequiresGrad)
+        {
+            var mask = new double[free.Length];
+            for (int i = 0; i < mask.Length; i++) mask[i] = free[i] ? 1 : 0;
+            return ApplyTransposeVar(w) * new Var(Tensor.FromDoubles(mask, w.Shape, w.DType, w.Device));
+        }
         ImplicitProfile.Mark("bwd: until hook");
         var r = HostDoubles.Output(w.Shape, w.DType, w.Device, out var direct);
         ApplyTranspose(HostDoubles.Read(w.Value), r);
+        for (int i = 0; i < r.Length; i++) if (!free[i]) r[i] = 0;
         var rv = new Var(HostDoubles.ToTensor(direct, r, w.Shape, w.DType, w.Device));
         ImplicitProfile.Mark("bwd: hook S^T");
         return rv;
-    }
+    };
 
     /// <summary>Sᵀw with Var ops (the same two sweeps as <see cref="ApplyTranspose(ReadOnlySpan{double}, Span{double})"/>).</summary>
     internal Var ApplyTransposeVar(Var w)

@@ -9,17 +9,17 @@ namespace DiffTori.TrajOpt;
 ///   ControlTerms: d ↦ ℓ_ux,t d_t    [B,T,m]
 /// each with its transpose as a second op, so that a createGraph pass can differentiate them again. They stand in
 /// for differentiating the Var cost a second time when its closed-form derivatives are known and it captures no
-/// parameters (then ∇ℓ(x̄ + d) = ∇ℓ(x̄) + ∇²ℓ d to first order exactly). The Hessians are copied: the caller may
-/// change lin afterwards (e.g. add the dynamics' curvature).
+/// parameters (then ∇ℓ(x̄ + d) = ∇ℓ(x̄) + ∇²ℓ d to first order exactly). The Hessians are copied unless the
+/// caller promises to leave lin as it is (it may add the dynamics' curvature afterwards).
 /// </summary>
 internal sealed class CostCurvature
 {
     private readonly double[] _lxx, _lux;
     private readonly int _B, _T, _n, _m;
 
-    public CostCurvature(Linearization lin)
+    public CostCurvature(Linearization lin, bool copy = true)
     {
-        _lxx = (double[])lin.Lxx.Clone(); _lux = (double[])lin.Lux.Clone();
+        _lxx = copy ? (double[])lin.Lxx.Clone() : lin.Lxx; _lux = copy ? (double[])lin.Lux.Clone() : lin.Lux;
         _B = lin.Batch; _T = lin.Horizon; _n = lin.N; _m = lin.M;
     }
 

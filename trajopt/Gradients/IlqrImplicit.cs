@@ -28,9 +28,9 @@ public static class IlqrImplicit
         Linearize(ev, B, solution, lin);
         ImplicitProfile.Mark("linearize");
         // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0.
-        var g = LinearizedCostGradient.Compute(problem, x0, solution, lin); // [B, T, m]
+        var g = LinearizedCostGradient.Compute(problem, x0, solution, lin, linChangesLater: exactHessian); // [B, T, m]
         ImplicitProfile.Mark("costgrad(total)");
-        var gv = g.Value.ToDoubleArray();
+        var gv = HostDoubles.Read(g.Value);
         var free = new bool[B * T * m];
         for (int i = 0; i < free.Length; i++)
         {
@@ -47,14 +47,11 @@ public static class IlqrImplicit
         var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
 
         // delta = S(g ⊙ free) with S = −H⁻¹ the LQR solve; only its gradient matters (its value is cancelled below),
-        // so the op is the masked gradient itself with a hook that maps the incoming gradient w to Sᵀw.
-        Var gm;
-        using (Autograd.EnableGrad())
-            gm = g * new Var(Tensor.FromDoubles(Array.ConvertAll(free, f => f ? 1.0 : 0.0), new Shape(B, T, m), dtype, x0.Device));
-        gm.RegisterHook(lqr.ApplyTranspose);
+        // so g itself stands in, with a hook that maps the incoming gradient w to free ⊙ Sᵀw.
+        g.RegisterHook(lqr.MaskedTransposeHook(free));
         Var outU;
         using (Autograd.EnableGrad())
-            outU = new Var(solution.U) + (gm - new Var(gm.Value));
+            outU = new Var(solution.U) + (g - new Var(g.Value));
         ImplicitProfile.Mark("gm/outU ops");
         if (detachUnconverged) outU = LevenbergMarquardt.DetachWhere(outU, solution.Status);
         return outU;

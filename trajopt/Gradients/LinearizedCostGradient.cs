@@ -19,8 +19,11 @@ namespace DiffTori.TrajOpt;
 /// </summary>
 internal static class LinearizedCostGradient
 {
-    /// <summary>g with exact first derivatives; lin holds A, Bu and Lx along the solution (from <see cref="ProblemEvaluator.Linearize"/>).</summary>
-    public static Var Compute(TrajProblem p, Var x0, IlqrResult solution, Linearization lin)
+    /// <summary>
+    /// g with exact first derivatives; lin holds A, Bu and Lx along the solution (from <see cref="ProblemEvaluator.Linearize"/>).
+    /// linChangesLater: the caller will modify lin's cost Hessians (the returned graph then keeps its own copy).
+    /// </summary>
+    public static Var Compute(TrajProblem p, Var x0, IlqrResult solution, Linearization lin, bool linChangesLater = true)
     {
         int n = p.StateDim, m = p.ControlDim, T = p.Horizon, B = x0.Shape[0];
         var dtype = x0.DType; var device = x0.Device;
@@ -31,13 +34,10 @@ internal static class LinearizedCostGradient
         var sweeps = new LinearizedSweeps(lin);
         var lam = new double[B * (T + 1) * n];
         sweeps.CostatesKernel(lin.Lx, lam);
-        var lamNext = new double[B * T * n];
-        var xRows = new double[B * T * n];
-        for (int b = 0; b < B; b++)
-        {
-            lam.AsSpan((b * (T + 1) + 1) * n, T * n).CopyTo(lamNext.AsSpan(b * T * n, T * n));
-            xs.AsSpan(b * (T + 1) * n, T * n).CopyTo(xRows.AsSpan(b * T * n, T * n));
-        }
+        var lamShape = new Shape(B * T, n);
+        var lamNext = HostDoubles.Output(lamShape, dtype, device, out var lamDirect);
+        for (int b = 0; b < B; b++) lam.AsSpan((b * (T + 1) + 1) * n, T * n).CopyTo(lamNext.Slice(b * T * n, T * n));
+        var lamNextV = new Var(HostDoubles.ToTensor(lamDirect, lamNext, lamShape, dtype, device));
         ImplicitProfile.Mark("cg: costate+aStep");
 
         Var gx, gu;
@@ -47,17 +47,19 @@ internal static class LinearizedCostGradient
             // A probe on one row tells whether f captures parameters at all (then every row does); only then run all rows.
             Var d0 = x0 - new Var(x0.Value);
             Var? dAll = null;
-            var probeX = new Var(Tensor.FromDoubles(xRows.AsSpan(0, n), new Shape(1, n), dtype, device));
+            var probeX = new Var(Tensor.FromDoubles(xs.AsSpan(0, n), new Shape(1, n), dtype, device));
             var probeU = new Var(Tensor.FromDoubles(us.AsSpan(0, m), new Shape(1, m), dtype, device));
             if (p.Dynamics!(probeX, probeU).RequiresGrad)
             {
+                var xRows = new double[B * T * n];
+                for (int b = 0; b < B; b++) xs.AsSpan(b * (T + 1) * n, T * n).CopyTo(xRows.AsSpan(b * T * n, T * n));
                 var fTheta = p.Dynamics(C(xRows, B * T, n), C(us, B * T, m));
                 var drive = F.Reshape(fTheta - new Var(fTheta.Value), B, T, n);
                 dAll = sweeps.States(F.Concat([F.Unsqueeze(d0, 1), drive], 1));
             }
             else if (d0.RequiresGrad) dAll = sweeps.States(d0);
             ImplicitProfile.Mark("cg: d recursion");
-            var xBar = C(xs, B, T + 1, n);
+            var xBar = solution.X.DType == dtype && solution.X.Device == device ? new Var(solution.X) : C(xs, B, T + 1, n);
             var xTilde = dAll is not null ? xBar + dAll : new Var(xBar.Value, requiresGrad: true);
             var uLeaf = new Var(solution.U, requiresGrad: true);
             var xStage = F.Narrow(xTilde, 1, 0, T);
@@ -66,7 +68,7 @@ internal static class LinearizedCostGradient
             // The Lagrangian Σ_t ℓ_t + λ̄_{t+1}·f_t + ℓ_T, differentiated with createGraph: the dynamics on all B·T rows
             // at once; the cost likewise (per step when it depends on t), unless its closed-form derivatives stand in.
             bool costInClosedForm = p.AnalyticCost is not null && !CostCapturesParameters(p, probeX, probeU);
-            var lagrangian = F.Sum(p.Dynamics(xRowsV, uRowsV) * C(lamNext, B * T, n));
+            var lagrangian = F.Sum(p.Dynamics(xRowsV, uRowsV) * lamNextV);
             if (!costInClosedForm)
             {
                 if (p.StageCostIgnoresTime) lagrangian = lagrangian + F.Sum(p.StageCost!(xRowsV, uRowsV, 0));
@@ -88,7 +90,7 @@ internal static class LinearizedCostGradient
                 gu = gu + C(lin.Lu, B, T, m);
                 if (dAll is not null)
                 {
-                    var curvature = new CostCurvature(lin);
+                    var curvature = new CostCurvature(lin, copy: linChangesLater);
                     gxDelta = gxDelta + curvature.StateTerms(dAll);
                     gu = gu + curvature.ControlTerms(dAll);
                 }
