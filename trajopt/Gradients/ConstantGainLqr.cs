@@ -82,12 +82,15 @@ internal sealed class ConstantGainLqr
     /// r = Sᵀw: the forward pass run backwards (λ_t = A_tᵀλ_{t+1} + K_tᵀ(w_t + B_tᵀλ_{t+1}), giving k̄_t), then the
     /// costate sweep run forwards (k̄_t += Q_ux,t v̄_t, r_t = −P_tᵀk̄_t, v̄_{t+1} = A_t v̄_t + B_t r_t).
     /// </summary>
-    public void ApplyTranspose(ReadOnlySpan<double> w, Span<double> r)
+    public void ApplyTranspose(ReadOnlySpan<double> w, Span<double> r) => ApplyTranspose(w, r, 0, _B);
+
+    /// <summary>r = Sᵀw for examples b0..b1−1 (w and r hold the whole batch).</summary>
+    private void ApplyTranspose(ReadOnlySpan<double> w, Span<double> r, int b0, int b1)
     {
         int T = _T, n = _n, m = _m;
         var lam = new double[n]; var lamNext = new double[n]; var kbar = new double[T * m];
         var vbar = new double[n]; var vbarNext = new double[n];
-        for (int b = 0; b < _B; b++)
+        for (int b = b0; b < b1; b++)
         {
             Array.Clear(lam);
             for (int t = T - 1; t >= 0; t--)
@@ -153,13 +156,21 @@ internal sealed class ConstantGainLqr
             return ApplyTransposeVar(w) * new Var(Tensor.FromDoubles(mask, w.Shape, w.DType, w.Device));
         }
         ImplicitProfile.Mark("bwd: until hook");
-        var r = HostDoubles.Output(w.Shape, w.DType, w.Device, out var direct);
-        ApplyTranspose(HostDoubles.Read(w.Value), r);
+        var wv = w.Value.ToDoubleArray();
+        var r = new double[wv.Length];
+        // Examples are independent: split large batches over both cores.
+        if (_B >= 32 && CpuParallelWork.Threads > 1) new TransposeJob(this, wv, r).Run(2);
+        else ApplyTranspose(wv, r);
         for (int i = 0; i < r.Length; i++) if (!free[i]) r[i] = 0;
-        var rv = new Var(HostDoubles.ToTensor(direct, r, w.Shape, w.DType, w.Device));
+        var rv = new Var(Tensor.FromDoubles(r, w.Shape, w.DType, w.Device));
         ImplicitProfile.Mark("bwd: hook S^T");
         return rv;
     };
+
+    private sealed class TransposeJob(ConstantGainLqr lqr, double[] w, double[] r) : CpuParallelWork
+    {
+        public override void Execute(int part, int parts) => lqr.ApplyTranspose(w, r, part * lqr._B / parts, (part + 1) * lqr._B / parts);
+    }
 
     /// <summary>Sᵀw with Var ops (the same two sweeps as <see cref="ApplyTranspose(ReadOnlySpan{double}, Span{double})"/>).</summary>
     internal Var ApplyTransposeVar(Var w)

@@ -97,11 +97,15 @@ internal sealed class ImplicitRiccatiLanes
         return bad & ((1 << count) - 1);
     }
 
-    /// <summary>Element offset of example b0 + l (the last example repeated in unused lanes), stride per example.</summary>
+    /// <summary>Element offset of examples b0 + l (the last example repeated in unused lanes), stride per example.</summary>
     private Vector512<double> Gather(double[] src, int b0, int count, int stride, int offset)
     {
+        int i = b0 * stride + offset;
+        if (count == Lanes)
+            return Vector512.Create(src[i], src[i + stride], src[i + 2 * stride], src[i + 3 * stride],
+                src[i + 4 * stride], src[i + 5 * stride], src[i + 6 * stride], src[i + 7 * stride]);
         var lane = _lane;
-        for (int l = 0; l < Lanes; l++) lane[l] = src[(b0 + Math.Min(l, count - 1)) * stride + offset];
+        for (int l = 0; l < Lanes; l++) lane[l] = src[i + Math.Min(l, count - 1) * stride];
         return Vector512.Create(lane);
     }
 
