@@ -8,8 +8,8 @@ namespace DiffTori.TrajOpt;
 /// <see cref="IlqrImplicit"/>): a costate sweep qu_t = g_t + B_tᵀv_{t+1}, k_t = −P_t qu_t,
 /// v_t = A_tᵀv_{t+1} + Q_ux,tᵀk_t (v_T = 0), then the forward pass δu_t = k_t + K_t δx_t,
 /// δx_{t+1} = A_t δx_t + B_t δu_t (δx_0 = 0). Both S and its transpose run on flat doubles, one example at a
-/// time (for n, m of a few, per-op tensor overhead would cost far more than the arithmetic); the transpose
-/// also exists as Var ops, used when the backward pass itself is being recorded (createGraph).
+/// time (for n, m of a few, per-op tensor overhead would cost far more than the arithmetic), large batches split
+/// over both cores; the transpose also exists as Var ops, used when the backward pass itself is being recorded (createGraph).
 /// </summary>
 internal sealed class ConstantGainLqr
 {
@@ -155,16 +155,13 @@ internal sealed class ConstantGainLqr
             for (int i = 0; i < mask.Length; i++) mask[i] = free[i] ? 1 : 0;
             return ApplyTransposeVar(w) * new Var(Tensor.FromDoubles(mask, w.Shape, w.DType, w.Device));
         }
-        ImplicitProfile.Mark("bwd: until hook");
         var wv = w.Value.ToDoubleArray();
         var r = new double[wv.Length];
         // Examples are independent: split large batches over both cores.
         if (_B >= 32 && CpuParallelWork.Threads > 1) new TransposeJob(this, wv, r).Run(2);
         else ApplyTranspose(wv, r);
         for (int i = 0; i < r.Length; i++) if (!free[i]) r[i] = 0;
-        var rv = new Var(Tensor.FromDoubles(r, w.Shape, w.DType, w.Device));
-        ImplicitProfile.Mark("bwd: hook S^T");
-        return rv;
+        return new Var(Tensor.FromDoubles(r, w.Shape, w.DType, w.Device));
     };
 
     private sealed class TransposeJob(ConstantGainLqr lqr, double[] w, double[] r) : CpuParallelWork

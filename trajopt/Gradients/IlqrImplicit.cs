@@ -26,10 +26,8 @@ public static class IlqrImplicit
         var lin = new Linearization(B, T, n, m);
         var ev = new ProblemEvaluator(problem, dtype);
         Linearize(ev, B, solution, lin);
-        ImplicitProfile.Mark("linearize");
         // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0.
         var g = LinearizedCostGradient.Compute(problem, x0, solution, lin, linChangesLater: exactHessian); // [B, T, m]
-        ImplicitProfile.Mark("costgrad(total)");
         var gv = HostDoubles.Read(g.Value);
         var free = new bool[B * T * m];
         for (int i = 0; i < free.Length; i++)
@@ -41,9 +39,7 @@ public static class IlqrImplicit
             if ((u <= lo + tol && gv[i] > 0) || (u >= hi - tol && gv[i] < 0)) free[i] = false;
         }
         if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
-        ImplicitProfile.Mark("free mask");
         var gains = Riccati(lin, free, B, T, n, m);
-        ImplicitProfile.Mark("riccati");
         var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
 
         // delta = S(g ⊙ free) with S = −H⁻¹ the LQR solve; only its gradient matters (its value is cancelled below),
@@ -52,7 +48,6 @@ public static class IlqrImplicit
         Var outU;
         using (Autograd.EnableGrad())
             outU = new Var(solution.U) + (g - new Var(g.Value));
-        ImplicitProfile.Mark("gm/outU ops");
         if (detachUnconverged) outU = LevenbergMarquardt.DetachWhere(outU, solution.Status);
         return outU;
     }

@@ -7,8 +7,8 @@ namespace DiffTori.TrajOpt;
 /// The gradient g = ∇_U J(U; θ, x0) [B,T,m] at a fixed U (an iLQR solution), as a Var whose value is g and whose
 /// FIRST derivatives with respect to x0 and the parameters θ captured by the Var models are exact — all the implicit
 /// backward needs. Recording the rollout and differentiating it with createGraph (<see cref="Recorded"/>) costs a few
-/// hundred tiny ops per time step; here the nonlinear models run once on all B·T rows and only two linear recursions
-/// remain per step:
+/// hundred tiny ops per time step; here the nonlinear models run once on all B·T rows and the two linear recursions
+/// are single ops over the whole batch (<see cref="LinearizedSweeps"/>):
 ///   d_t = x_t − x̄_t  (zero value): d_0 = x0 − x̄0, d_{t+1} = A_t d_t + (f(x̄_t, u_t; θ) − its value),
 ///   G = ∇_X [Σ_t ℓ_t(x̄ + d) + λ̄_{t+1}·f(x̄_t + d_t, u_t) + ℓ_T], GU the same wrt U (one batched createGraph pass),
 ///   e_t = λ_t − λ̄_t (zero value): e_T = G_T − value, e_t = (G_t − value) + A_tᵀ e_{t+1},
@@ -16,6 +16,8 @@ namespace DiffTori.TrajOpt;
 /// λ̄ is the costate along the solution (λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1}). To first order x_t = x̄_t + d_t
 /// and λ_t = λ̄_t + e_t, so g_t = ∇_uℓ_t + B_t(x_t)ᵀλ_{t+1} has the exact first derivatives. Its second derivatives
 /// are not those of g (the recursions use the constant A_t, B_t).
+/// When the cost has closed-form derivatives and its Var form captures no parameters, only the dynamics term goes
+/// through the createGraph pass: the cost adds ∇ℓ(x̄) + ∇²ℓ·d to G and GU (<see cref="CostCurvature"/>), exact to first order.
 /// </summary>
 internal static class LinearizedCostGradient
 {
@@ -38,7 +40,6 @@ internal static class LinearizedCostGradient
         var lamNext = HostDoubles.Output(lamShape, dtype, device, out var lamDirect);
         for (int b = 0; b < B; b++) lam.AsSpan((b * (T + 1) + 1) * n, T * n).CopyTo(lamNext.Slice(b * T * n, T * n));
         var lamNextV = new Var(HostDoubles.ToTensor(lamDirect, lamNext, lamShape, dtype, device));
-        ImplicitProfile.Mark("cg: costate+aStep");
 
         Var gx, gu;
         using (Autograd.EnableGrad())
@@ -58,9 +59,9 @@ internal static class LinearizedCostGradient
                 dAll = sweeps.States(F.Concat([F.Unsqueeze(d0, 1), drive], 1));
             }
             else if (d0.RequiresGrad) dAll = sweeps.States(d0);
-            ImplicitProfile.Mark("cg: d recursion");
-            var xBar = solution.X.DType == dtype && solution.X.Device == device ? new Var(solution.X) : C(xs, B, T + 1, n);
-            var xTilde = dAll is not null ? xBar + dAll : new Var(xBar.Value, requiresGrad: true);
+            // x̃ = x̄ + d; the solution's own X serves as x̄ when it has the dtype and device (the sum is a new tensor).
+            var xTilde = dAll is null ? new Var(Tensor.FromDoubles(xs, new Shape(B, T + 1, n), dtype, device), requiresGrad: true)
+                : (solution.X.DType == dtype && solution.X.Device == device ? new Var(solution.X) : C(xs, B, T + 1, n)) + dAll;
             var uLeaf = new Var(solution.U, requiresGrad: true);
             var xStage = F.Narrow(xTilde, 1, 0, T);
             var xRowsV = F.Reshape(xStage, B * T, n); var uRowsV = F.Reshape(uLeaf, B * T, m);
@@ -77,10 +78,8 @@ internal static class LinearizedCostGradient
                         lagrangian = lagrangian + F.Sum(p.StageCost!(F.Select(xStage, 1, t), F.Select(uLeaf, 1, t), t));
                 if (p.TerminalCost is { } term) lagrangian = lagrangian + F.Sum(term(F.Select(xTilde, 1, T)));
             }
-            ImplicitProfile.Mark("cg: lagrangian fwd");
             var grads = Autograd.Grad([lagrangian], [xTilde, uLeaf], createGraph: true, allowUnused: true);
             gx = grads[0]; gu = grads[1];
-            ImplicitProfile.Mark("cg: createGraph grad");
 
             // e = costates of the perturbation of G (e_0 unused), then g = GU + B_tᵀ e_{t+1}. With the cost in closed form,
             // G and GU get its terms here: ∇ℓ at the solution plus ℓ_xx d and ℓ_ux d.
@@ -96,7 +95,6 @@ internal static class LinearizedCostGradient
                 }
             }
             var res = gu + sweeps.ControlsOfCostates(gxDelta);
-            ImplicitProfile.Mark("cg: e recursion+corr");
             return res;
         }
     }
