@@ -8,8 +8,8 @@ namespace DiffTori.TrajOpt;
 /// <see cref="IlqrImplicit"/>): a costate sweep qu_t = g_t + B_tᵀv_{t+1}, k_t = −P_t qu_t,
 /// v_t = A_tᵀv_{t+1} + Q_ux,tᵀk_t (v_T = 0), then the forward pass δu_t = k_t + K_t δx_t,
 /// δx_{t+1} = A_t δx_t + B_t δu_t (δx_0 = 0). Both S and its transpose run on flat doubles, one example at a
-/// time (for n, m of a few, per-op tensor overhead would cost far more than the arithmetic); the transpose
-/// also exists as Var ops, used when the backward pass itself is being recorded (createGraph).
+/// time (for n, m of a few, per-op tensor overhead would cost far more than the arithmetic), large batches split
+/// over both cores; the transpose also exists as Var ops, used when the backward pass itself is being recorded (createGraph).
 /// </summary>
 internal sealed class ConstantGainLqr
 {
@@ -82,12 +82,15 @@ internal sealed class ConstantGainLqr
     /// r = Sᵀw: the forward pass run backwards (λ_t = A_tᵀλ_{t+1} + K_tᵀ(w_t + B_tᵀλ_{t+1}), giving k̄_t), then the
     /// costate sweep run forwards (k̄_t += Q_ux,t v̄_t, r_t = −P_tᵀk̄_t, v̄_{t+1} = A_t v̄_t + B_t r_t).
     /// </summary>
-    public void ApplyTranspose(ReadOnlySpan<double> w, Span<double> r)
+    public void ApplyTranspose(ReadOnlySpan<double> w, Span<double> r) => ApplyTranspose(w, r, 0, _B);
+
+    /// <summary>r = Sᵀw for examples b0..b1−1 (w and r hold the whole batch).</summary>
+    private void ApplyTranspose(ReadOnlySpan<double> w, Span<double> r, int b0, int b1)
     {
         int T = _T, n = _n, m = _m;
         var lam = new double[n]; var lamNext = new double[n]; var kbar = new double[T * m];
         var vbar = new double[n]; var vbarNext = new double[n];
-        for (int b = 0; b < _B; b++)
+        for (int b = b0; b < b1; b++)
         {
             Array.Clear(lam);
             for (int t = T - 1; t >= 0; t--)
@@ -140,16 +143,30 @@ internal sealed class ConstantGainLqr
     }
 
     /// <summary>
-    /// The gradient hook: the incoming gradient w [B,T,m] becomes Sᵀw. When the backward pass is being recorded
-    /// (createGraph) the transpose runs as Var ops so that it can be differentiated again.
+    /// The gradient hook: the incoming gradient w [B,T,m] becomes free ⊙ Sᵀw (free [B,T,m]: the controls off their
+    /// bounds). When the backward pass is being recorded (createGraph) the transpose runs as Var ops so that it can
+    /// be differentiated again.
     /// </summary>
-    public Var ApplyTranspose(Var w)
+    public Func<Var, Var> MaskedTransposeHook(bool[] free) => w =>
     {
-        if (Autograd.IsGradEnabled && w.RequiresGrad) return ApplyTransposeVar(w);
-        double[] wv = w.Value.ToDoubleArray();
+        if (Autograd.IsGradEnabled && w.RequiresGrad)
+        {
+            var mask = new double[free.Length];
+            for (int i = 0; i < mask.Length; i++) mask[i] = free[i] ? 1 : 0;
+            return ApplyTransposeVar(w) * new Var(Tensor.FromDoubles(mask, w.Shape, w.DType, w.Device));
+        }
+        var wv = w.Value.ToDoubleArray();
         var r = new double[wv.Length];
-        ApplyTranspose(wv, r);
+        // Examples are independent: split large batches over both cores.
+        if (_B >= 32 && CpuParallelWork.Threads > 1) new TransposeJob(this, wv, r).Run(2);
+        else ApplyTranspose(wv, r);
+        for (int i = 0; i < r.Length; i++) if (!free[i]) r[i] = 0;
         return new Var(Tensor.FromDoubles(r, w.Shape, w.DType, w.Device));
+    };
+
+    private sealed class TransposeJob(ConstantGainLqr lqr, double[] w, double[] r) : CpuParallelWork
+    {
+        public override void Execute(int part, int parts) => lqr.ApplyTranspose(w, r, part * lqr._B / parts, (part + 1) * lqr._B / parts);
     }
 
     /// <summary>Sᵀw with Var ops (the same two sweeps as <see cref="ApplyTranspose(ReadOnlySpan{double}, Span{double})"/>).</summary>

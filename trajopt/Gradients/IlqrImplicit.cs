@@ -25,10 +25,10 @@ public static class IlqrImplicit
         var dtype = x0.DType;
         var lin = new Linearization(B, T, n, m);
         var ev = new ProblemEvaluator(problem, dtype);
-        ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+        Linearize(ev, B, solution, lin);
         // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0.
-        var g = LinearizedCostGradient.Compute(problem, x0, solution, lin); // [B, T, m]
-        var gv = g.Value.ToDoubleArray();
+        var g = LinearizedCostGradient.Compute(problem, x0, solution, lin, linChangesLater: exactHessian); // [B, T, m]
+        var gv = HostDoubles.Read(g.Value);
         var free = new bool[B * T * m];
         for (int i = 0; i < free.Length; i++)
         {
@@ -43,16 +43,35 @@ public static class IlqrImplicit
         var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
 
         // delta = S(g ⊙ free) with S = −H⁻¹ the LQR solve; only its gradient matters (its value is cancelled below),
-        // so the op is the masked gradient itself with a hook that maps the incoming gradient w to Sᵀw.
-        Var gm;
-        using (Autograd.EnableGrad())
-            gm = g * new Var(Tensor.FromDoubles(Array.ConvertAll(free, f => f ? 1.0 : 0.0), new Shape(B, T, m), dtype, x0.Device));
-        gm.RegisterHook(lqr.ApplyTranspose);
+        // so g itself stands in, with a hook that maps the incoming gradient w to free ⊙ Sᵀw.
+        g.RegisterHook(lqr.MaskedTransposeHook(free));
         Var outU;
         using (Autograd.EnableGrad())
-            outU = new Var(solution.U) + (gm - new Var(gm.Value));
+            outU = new Var(solution.U) + (g - new Var(g.Value));
         if (detachUnconverged) outU = LevenbergMarquardt.DetachWhere(outU, solution.Status);
         return outU;
+    }
+
+    /// <summary>lin along the solution; closed-form models go example by example over both cores when the batch is large.</summary>
+    private static void Linearize(ProblemEvaluator ev, int B, IlqrResult solution, Linearization lin)
+    {
+        var p = ev.Problem;
+        if (p.AnalyticDynamics is null || p.AnalyticCost is null || B < 32 || CpuParallelWork.Threads < 2)
+        {
+            ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
+            return;
+        }
+        new LinearizeJob(ev, solution, lin).Run(2);
+    }
+
+    private sealed class LinearizeJob(ProblemEvaluator ev, IlqrResult solution, Linearization lin) : CpuParallelWork
+    {
+        public override void Execute(int part, int parts)
+        {
+            var next = new double[lin.N];
+            for (int b = part * lin.Batch / parts, end = (part + 1) * lin.Batch / parts; b < end; b++)
+                ev.LinearizeExample(b, solution.XFlat, solution.UFlat, lin, next);
+        }
     }
 
     internal sealed record Gains(double[] P, double[] K, double[] Qux);
@@ -63,22 +82,38 @@ public static class IlqrImplicit
     /// </summary>
     internal static Gains Riccati(Linearization lin, bool[] free, int B, int T, int n, int m)
     {
-        var P = new double[B * T * m * m]; var K = new double[B * T * m * n]; var QuxAll = new double[B * T * m * n];
-        int parts = B >= 16 ? Math.Min(Environment.ProcessorCount, B) : 1;
-        void Part(int part)
+        var gains = new Gains(new double[B * T * m * m], new double[B * T * m * n], new double[B * T * m * n]);
+        var job = new RiccatiJob(lin, free, gains);
+        // Both cores only for batches with enough work per part (a part is a few µs per example).
+        if (B >= 32 && CpuParallelWork.Threads > 1) job.Run(2);
+        else job.Execute(0, 1);
+        return gains;
+    }
+
+    /// <summary>The sweep split by examples over the worker pool: eight-lane groups where they apply, the scalar sweep otherwise.</summary>
+    private sealed class RiccatiJob(Linearization lin, bool[] free, Gains gains) : CpuParallelWork
+    {
+        public override void Execute(int part, int parts)
         {
+            int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M;
             var vxx = new double[n * n]; var vxxA = new double[n * n]; var vxxB = new double[n * m];
             var qxx = new double[n * n]; var quu = new double[m * m]; var qux = new double[m * n];
             var idx = new int[m]; var f = new double[m * m]; var col = new double[m];
-            for (int b = part * B / parts, end = (part + 1) * B / parts; b < end; b++)
-                RiccatiExample(lin, free, b, T, n, m, P, K, QuxAll, vxx, vxxA, vxxB, qxx, quu, qux, idx, f, col);
+            int begin = part * B / parts, end = (part + 1) * B / parts;
+            var lanes = ImplicitRiccatiLanes.Applies(m) ? new ImplicitRiccatiLanes(n, T) : null;
+            for (int b = begin; b < end;)
+            {
+                int count = lanes is null ? 1 : Math.Min(ImplicitRiccatiLanes.Lanes, end - b);
+                int redo = lanes is null ? 1 : lanes.Sweep(lin, free, b, count, gains.P, gains.K, gains.Qux);
+                for (int l = 0; l < count; l++)
+                    if ((redo & (1 << l)) != 0)
+                        RiccatiExample(lin, free, b + l, T, n, m, gains.P, gains.K, gains.Qux, vxx, vxxA, vxxB, qxx, quu, qux, idx, f, col);
+                b += count;
+            }
         }
-        if (parts == 1) Part(0);
-        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, Part);
-        return new Gains(P, K, QuxAll);
     }
 
-    private static void RiccatiExample(Linearization lin, bool[] free, int b, int T, int n, int m, double[] P, double[] K, double[] QuxAll,
+    internal static void RiccatiExample(Linearization lin, bool[] free, int b, int T, int n, int m, double[] P, double[] K, double[] QuxAll,
         double[] vxx, double[] vxxA, double[] vxxB, double[] qxx, double[] quu, double[] qux, int[] idx, double[] f, double[] col)
     {
         lin.LxxSpan(b, T).CopyTo(vxx);
@@ -91,6 +126,7 @@ public static class IlqrImplicit
             for (int i = 0; i < m; i++) if (free[(b * T + t) * m + i]) idx[nf++] = i;
             var p = P.AsSpan((b * T + t) * m * m, m * m);
             var k = K.AsSpan((b * T + t) * m * n, m * n);
+            p.Clear(); k.Clear(); // a redone lane-swept example has values here
             qux.CopyTo(QuxAll.AsSpan((b * T + t) * m * n, m * n));
             if (nf > 0)
             {

@@ -7,8 +7,8 @@ namespace DiffTori.TrajOpt;
 /// The gradient g = ∇_U J(U; θ, x0) [B,T,m] at a fixed U (an iLQR solution), as a Var whose value is g and whose
 /// FIRST derivatives with respect to x0 and the parameters θ captured by the Var models are exact — all the implicit
 /// backward needs. Recording the rollout and differentiating it with createGraph (<see cref="Recorded"/>) costs a few
-/// hundred tiny ops per time step; here the nonlinear models run once on all B·T rows and only two linear recursions
-/// remain per step:
+/// hundred tiny ops per time step; here the nonlinear models run once on all B·T rows and the two linear recursions
+/// are single ops over the whole batch (<see cref="LinearizedSweeps"/>):
 ///   d_t = x_t − x̄_t  (zero value): d_0 = x0 − x̄0, d_{t+1} = A_t d_t + (f(x̄_t, u_t; θ) − its value),
 ///   G = ∇_X [Σ_t ℓ_t(x̄ + d) + λ̄_{t+1}·f(x̄_t + d_t, u_t) + ℓ_T], GU the same wrt U (one batched createGraph pass),
 ///   e_t = λ_t − λ̄_t (zero value): e_T = G_T − value, e_t = (G_t − value) + A_tᵀ e_{t+1},
@@ -16,113 +16,96 @@ namespace DiffTori.TrajOpt;
 /// λ̄ is the costate along the solution (λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1}). To first order x_t = x̄_t + d_t
 /// and λ_t = λ̄_t + e_t, so g_t = ∇_uℓ_t + B_t(x_t)ᵀλ_{t+1} has the exact first derivatives. Its second derivatives
 /// are not those of g (the recursions use the constant A_t, B_t).
+/// When the cost has closed-form derivatives and its Var form captures no parameters, only the dynamics term goes
+/// through the createGraph pass: the cost adds ∇ℓ(x̄) + ∇²ℓ·d to G and GU (<see cref="CostCurvature"/>), exact to first order.
 /// </summary>
 internal static class LinearizedCostGradient
 {
-    /// <summary>g with exact first derivatives; lin holds A, Bu and Lx along the solution (from <see cref="ProblemEvaluator.Linearize"/>).</summary>
-    public static Var Compute(TrajProblem p, Var x0, IlqrResult solution, Linearization lin)
+    /// <summary>
+    /// g with exact first derivatives; lin holds A, Bu and Lx along the solution (from <see cref="ProblemEvaluator.Linearize"/>).
+    /// linChangesLater: the caller will modify lin's cost Hessians (the returned graph then keeps its own copy).
+    /// </summary>
+    public static Var Compute(TrajProblem p, Var x0, IlqrResult solution, Linearization lin, bool linChangesLater = true)
     {
         int n = p.StateDim, m = p.ControlDim, T = p.Horizon, B = x0.Shape[0];
         var dtype = x0.DType; var device = x0.Device;
         Var C(double[] v, params int[] s) => new(Tensor.FromDoubles(v, new Shape(s), dtype, device));
         var xs = solution.XFlat; var us = solution.UFlat;
 
-        // Costate along the solution and the per-step constants.
+        // Costate along the solution: λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1}.
+        var sweeps = new LinearizedSweeps(lin);
         var lam = new double[B * (T + 1) * n];
-        for (int b = 0; b < B; b++)
-        {
-            lin.LxSpan(b, T).CopyTo(lam.AsSpan((b * (T + 1) + T) * n, n));
-            for (int t = T - 1; t >= 0; t--)
-            {
-                var lt = lam.AsSpan((b * (T + 1) + t) * n, n);
-                lin.LxSpan(b, t).CopyTo(lt);
-                SmallDense.MatVec(lin.ASpan(b, t), lam.AsSpan((b * (T + 1) + t + 1) * n, n), lt, n, n, transA: true, accumulate: true);
-            }
-        }
-        var lamNext = new double[B * T * n];
-        var xRows = new double[B * T * n];
-        for (int b = 0; b < B; b++)
-        {
-            lam.AsSpan((b * (T + 1) + 1) * n, T * n).CopyTo(lamNext.AsSpan(b * T * n, T * n));
-            xs.AsSpan(b * (T + 1) * n, T * n).CopyTo(xRows.AsSpan(b * T * n, T * n));
-        }
-        var aStep = new Var[T];
-        var perStep = new double[B * n * n];
-        for (int t = 0; t < T; t++)
-        {
-            for (int b = 0; b < B; b++) lin.ASpan(b, t).CopyTo(perStep.AsSpan(b * n * n, n * n));
-            aStep[t] = C(perStep, B, n, n);
-        }
+        sweeps.CostatesKernel(lin.Lx, lam);
+        var lamShape = new Shape(B * T, n);
+        var lamNext = HostDoubles.Output(lamShape, dtype, device, out var lamDirect);
+        for (int b = 0; b < B; b++) lam.AsSpan((b * (T + 1) + 1) * n, T * n).CopyTo(lamNext.Slice(b * T * n, T * n));
+        var lamNextV = new Var(HostDoubles.ToTensor(lamDirect, lamNext, lamShape, dtype, device));
 
         Var gx, gu;
         using (Autograd.EnableGrad())
         {
-            // State perturbations d_t [B,n,1]: the θ-part of f on the nominal rows drives them, x0 starts them.
+            // State perturbations d [B,T+1,n]: x0 starts them, the θ-part of f on the nominal rows drives them.
             // A probe on one row tells whether f captures parameters at all (then every row does); only then run all rows.
-            Var? drive = null;
-            var probeX = new Var(Tensor.FromDoubles(xRows.AsSpan(0, n), new Shape(1, n), dtype, device));
+            Var d0 = x0 - new Var(x0.Value);
+            Var? dAll = null;
+            var probeX = new Var(Tensor.FromDoubles(xs.AsSpan(0, n), new Shape(1, n), dtype, device));
             var probeU = new Var(Tensor.FromDoubles(us.AsSpan(0, m), new Shape(1, m), dtype, device));
             if (p.Dynamics!(probeX, probeU).RequiresGrad)
             {
+                var xRows = new double[B * T * n];
+                for (int b = 0; b < B; b++) xs.AsSpan(b * (T + 1) * n, T * n).CopyTo(xRows.AsSpan(b * T * n, T * n));
                 var fTheta = p.Dynamics(C(xRows, B * T, n), C(us, B * T, m));
-                drive = F.Reshape(fTheta - new Var(fTheta.Value), B, T, n, 1);
+                var drive = F.Reshape(fTheta - new Var(fTheta.Value), B, T, n);
+                dAll = sweeps.States(F.Concat([F.Unsqueeze(d0, 1), drive], 1));
             }
-            Var d0 = F.Unsqueeze(x0 - new Var(x0.Value), -1);
-            Var? dAll = null; // [B, T+1, n]
-            if (drive is null)
-            {
-                // Only x0 moves the states: d_t = Φ_t d_0 with Φ_t = A_{t−1}⋯A_0, one batched product.
-                if (d0.RequiresGrad)
-                    dAll = F.Reshape(F.Matmul(C(Transitions(lin, B, T, n), B, T + 1, n, n), F.Expand(F.Unsqueeze(d0, 1), new Shape(B, T + 1, n, 1))), B, T + 1, n);
-            }
-            else
-            {
-                var ds = new Var[T + 1];
-                ds[0] = d0;
-                for (int t = 0; t < T; t++) ds[t + 1] = F.Matmul(aStep[t], ds[t]) + F.Select(drive, 1, t);
-                dAll = F.Reshape(F.Stack(ds, 1), B, T + 1, n);
-            }
-            var xBar = C(xs, B, T + 1, n);
-            var xTilde = dAll is not null ? xBar + dAll : new Var(xBar.Value, requiresGrad: true);
+            else if (d0.RequiresGrad) dAll = sweeps.States(d0);
+            // x̃ = x̄ + d; the solution's own X serves as x̄ when it has the dtype and device (the sum is a new tensor).
+            var xTilde = dAll is null ? new Var(Tensor.FromDoubles(xs, new Shape(B, T + 1, n), dtype, device), requiresGrad: true)
+                : (solution.X.DType == dtype && solution.X.Device == device ? new Var(solution.X) : C(xs, B, T + 1, n)) + dAll;
             var uLeaf = new Var(solution.U, requiresGrad: true);
-
-            // The Lagrangian Σ_t ℓ_t + λ̄_{t+1}·f_t + ℓ_T: dynamics on all B·T rows at once, the stage cost
-            // likewise when it ignores t, else per step.
             var xStage = F.Narrow(xTilde, 1, 0, T);
             var xRowsV = F.Reshape(xStage, B * T, n); var uRowsV = F.Reshape(uLeaf, B * T, m);
-            var lagrangian = F.Sum(p.Dynamics(xRowsV, uRowsV) * C(lamNext, B * T, n));
-            if (p.StageCostIgnoresTime) lagrangian = lagrangian + F.Sum(p.StageCost!(xRowsV, uRowsV, 0));
-            else
-                for (int t = 0; t < T; t++)
-                    lagrangian = lagrangian + F.Sum(p.StageCost!(F.Select(xStage, 1, t), F.Select(uLeaf, 1, t), t));
-            if (p.TerminalCost is { } term) lagrangian = lagrangian + F.Sum(term(F.Select(xTilde, 1, T)));
+
+            // The Lagrangian Σ_t ℓ_t + λ̄_{t+1}·f_t + ℓ_T, differentiated with createGraph: the dynamics on all B·T rows
+            // at once; the cost likewise (per step when it depends on t), unless its closed-form derivatives stand in.
+            bool costInClosedForm = p.AnalyticCost is not null && !CostCapturesParameters(p, probeX, probeU);
+            var lagrangian = F.Sum(p.Dynamics(xRowsV, uRowsV) * lamNextV);
+            if (!costInClosedForm)
+            {
+                if (p.StageCostIgnoresTime) lagrangian = lagrangian + F.Sum(p.StageCost!(xRowsV, uRowsV, 0));
+                else
+                    for (int t = 0; t < T; t++)
+                        lagrangian = lagrangian + F.Sum(p.StageCost!(F.Select(xStage, 1, t), F.Select(uLeaf, 1, t), t));
+                if (p.TerminalCost is { } term) lagrangian = lagrangian + F.Sum(term(F.Select(xTilde, 1, T)));
+            }
             var grads = Autograd.Grad([lagrangian], [xTilde, uLeaf], createGraph: true, allowUnused: true);
             gx = grads[0]; gu = grads[1];
 
-            // Costate perturbations e_t [B,n,1], t = 1..T, then g = GU + B_tᵀ e_{t+1}.
-            var eDrive = F.Reshape(gx - new Var(gx.Value), B, T + 1, n, 1);
-            var es = new Var[T];
-            es[T - 1] = F.Select(eDrive, 1, T);
-            for (int t = T - 1; t >= 1; t--)
-                es[t - 1] = F.Select(eDrive, 1, t) + F.Matmul(aStep[t], es[t], transA: true);
-            var bu = C(lin.Bu, B, T, n, m);
-            var corr = F.Reshape(F.Matmul(bu, F.Stack(es, 1), transA: true), B, T, m);
-            return gu + corr;
+            // e = costates of the perturbation of G (e_0 unused), then g = GU + B_tᵀ e_{t+1}. With the cost in closed form,
+            // G and GU get its terms here: ∇ℓ at the solution plus ℓ_xx d and ℓ_ux d.
+            var gxDelta = gx - new Var(gx.Value);
+            if (costInClosedForm)
+            {
+                gu = gu + C(lin.Lu, B, T, m);
+                if (dAll is not null)
+                {
+                    var curvature = new CostCurvature(lin, copy: linChangesLater);
+                    gxDelta = gxDelta + curvature.StateTerms(dAll);
+                    gu = gu + curvature.ControlTerms(dAll);
+                }
+            }
+            var res = gu + sweeps.ControlsOfCostates(gxDelta);
+            return res;
         }
     }
 
-    /// <summary>Φ [B,T+1,n,n]: Φ_0 = I, Φ_{t+1} = A_t Φ_t.</summary>
-    private static double[] Transitions(Linearization lin, int B, int T, int n)
+    /// <summary>Whether the Var stage or terminal cost records a graph on constant inputs, i.e. captures parameters (one probe row; every step when the cost depends on t).</summary>
+    private static bool CostCapturesParameters(TrajProblem p, Var probeX, Var probeU)
     {
-        var phi = new double[B * (T + 1) * n * n];
-        for (int b = 0; b < B; b++)
-        {
-            var first = phi.AsSpan(b * (T + 1) * n * n, n * n);
-            for (int i = 0; i < n; i++) first[i * n + i] = 1;
-            for (int t = 0; t < T; t++)
-                SmallDense.MatMul(lin.ASpan(b, t), phi.AsSpan((b * (T + 1) + t) * n * n, n * n), phi.AsSpan((b * (T + 1) + t + 1) * n * n, n * n), n, n, n);
-        }
-        return phi;
+        int steps = p.StageCostIgnoresTime ? 1 : p.Horizon;
+        for (int t = 0; t < steps; t++)
+            if (p.StageCost!(probeX, probeU, t).RequiresGrad) return true;
+        return p.TerminalCost is { } term && term(probeX).RequiresGrad;
     }
 
     /// <summary>The reference: g by recording the rollout and differentiating it with createGraph (exact to all orders).</summary>

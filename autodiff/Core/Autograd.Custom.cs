@@ -1,0 +1,20 @@
+using DiffTori.Engine;
+
+namespace DiffTori.Autodiff;
+
+public static partial class Autograd
+{
+    /// <summary>
+    /// Record a one-input op computed outside this library (e.g. a fused solver kernel): value is its result,
+    /// rule its backward. Write the rule with Var ops (or other recorded ops, such as the op's own transpose),
+    /// so that a backward pass with createGraph can differentiate it again. Nothing is recorded when grad
+    /// recording is off or the input needs no gradient.
+    /// </summary>
+    public static Var RecordOp(string op, Tensor value, Var input, BackwardRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(rule);
+        return Record.Op(op, value, input, rule);
+    }
+}

@@ -1,0 +1,101 @@
+using DiffTori.Autodiff;
+using DiffTori.Engine;
+
+namespace DiffTori.TrajOpt;
+
+/// <summary>
+/// The cost's second-order terms along a trajectory as differentiable linear ops on state perturbations d [B,T+1,n]:
+///   StateTerms:   d ↦ ℓ_xx,t d_t    [B,T+1,n] (t = T the terminal Hessian)
+///   ControlTerms: d ↦ ℓ_ux,t d_t    [B,T,m]
+/// each with its transpose as a second op, so that a createGraph pass can differentiate them again. They stand in
+/// for differentiating the Var cost a second time when its closed-form derivatives are known and it captures no
+/// parameters (then ∇ℓ(x̄ + d) = ∇ℓ(x̄) + ∇²ℓ d to first order exactly). The Hessians are copied unless the
+/// caller promises to leave lin as it is (it may add the dynamics' curvature afterwards).
+/// </summary>
+internal sealed class CostCurvature
+{
+    private readonly double[] _lxx, _lux;
+    private readonly int _B, _T, _n, _m;
+
+    public CostCurvature(Linearization lin, bool copy = true)
+    {
+        _lxx = copy ? (double[])lin.Lxx.Clone() : lin.Lxx; _lux = copy ? (double[])lin.Lux.Clone() : lin.Lux;
+        _B = lin.Batch; _T = lin.Horizon; _n = lin.N; _m = lin.M;
+    }
+
+    /// <summary>ℓ_xx,t d_t (or ℓ_xx,tᵀ d_t when transposed).</summary>
+    public Var StateTerms(Var d, bool transposed = false)
+    {
+        Require("CostCurvature.StateTerms", d, StateShape);
+        var y = HostDoubles.Output(StateShape, d.DType, d.Device, out var direct);
+        var dv = HostDoubles.Read(d.Value);
+        int n = _n, nn = n * n, rows = _B * (_T + 1);
+        for (int r = 0; r < rows; r++)
+        {
+            var h = _lxx.AsSpan(r * nn, nn); var x = dv.Slice(r * n, n); var o = y.Slice(r * n, n);
+            for (int i = 0; i < n; i++)
+            {
+                double acc = 0;
+                for (int j = 0; j < n; j++) acc += (transposed ? h[j * n + i] : h[i * n + j]) * x[j];
+                o[i] = acc;
+            }
+        }
+        return Autograd.RecordOp("cost_state_terms", HostDoubles.ToTensor(direct, y, StateShape, d.DType, d.Device), d,
+            (_, g) => StateTerms(g, !transposed));
+    }
+
+    /// <summary>ℓ_ux,t d_t for t &lt; T.</summary>
+    public Var ControlTerms(Var d)
+    {
+        Require("CostCurvature.ControlTerms", d, StateShape);
+        var c = HostDoubles.Output(ControlShape, d.DType, d.Device, out var direct);
+        var dv = HostDoubles.Read(d.Value);
+        int T = _T, n = _n, m = _m;
+        for (int b = 0; b < _B; b++)
+            for (int t = 0; t < T; t++)
+            {
+                var h = _lux.AsSpan((b * T + t) * m * n, m * n); var x = dv.Slice((b * (T + 1) + t) * n, n);
+                for (int i = 0; i < m; i++)
+                {
+                    double acc = 0;
+                    for (int j = 0; j < n; j++) acc += h[i * n + j] * x[j];
+                    c[(b * T + t) * m + i] = acc;
+                }
+            }
+        return Autograd.RecordOp("cost_control_terms", HostDoubles.ToTensor(direct, c, ControlShape, d.DType, d.Device), d,
+            (_, g) => ControlTermsTransposed(g));
+    }
+
+    /// <summary>ℓ_ux,tᵀ c_t for t &lt; T, zero at t = T: the transpose of <see cref="ControlTerms"/>.</summary>
+    public Var ControlTermsTransposed(Var c)
+    {
+        Require("CostCurvature.ControlTermsTransposed", c, ControlShape);
+        var y = HostDoubles.Output(StateShape, c.DType, c.Device, out var direct);
+        var cv = HostDoubles.Read(c.Value);
+        int T = _T, n = _n, m = _m;
+        for (int b = 0; b < _B; b++)
+        {
+            for (int t = 0; t < T; t++)
+            {
+                var h = _lux.AsSpan((b * T + t) * m * n, m * n); var o = y.Slice((b * (T + 1) + t) * n, n);
+                o.Clear();
+                for (int i = 0; i < m; i++)
+                {
+                    double ci = cv[(b * T + t) * m + i];
+                    for (int j = 0; j < n; j++) o[j] += h[i * n + j] * ci;
+                }
+            }
+            y.Slice((b * (T + 1) + T) * n, n).Clear();
+        }
+        return Autograd.RecordOp("cost_control_terms_t", HostDoubles.ToTensor(direct, y, StateShape, c.DType, c.Device), c,
+            (_, g) => ControlTerms(g));
+    }
+
+    private Shape StateShape => new(_B, _T + 1, _n);
+    private Shape ControlShape => new(_B, _T, _m);
+
+    private static void Require(string op, Var v, in Shape expected)
+    {
+        if (v.Shape != expected) throw new TensorShapeException($"{op}: expected {expected}, got {v.Shape}");
+    }
+}
