@@ -12,7 +12,8 @@ namespace DiffTori.TrajOpt;
 /// Method: k = round(x·2/π); r = x − k·π/2 with π/2 split in three doubles (C1 + C2 + C3, fused multiply-adds:
 /// x − k·C1 is exact), then the fdlibm minimax polynomials for sin and cos on [−π/4, π/4] and the quadrant
 /// k mod 4. For |x| ≤ <see cref="Limit"/>; larger or non-finite arguments take Math.Sin/Math.Cos, lane by lane.
-/// Measured error against Math.Sin/Math.Cos (LaneMathTests): at most 1 ulp (usually 0).
+/// Measured error against Math.Sin/Math.Cos (LaneMathTests; 10⁶ random arguments per range up to 1e8): at most
+/// 1 ulp, and about 84% of results are identical to Math.Sin/Math.Cos.
 /// </para>
 /// </summary>
 public static class LaneMath
