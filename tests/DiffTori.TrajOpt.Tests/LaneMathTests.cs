@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using DiffTori.TrajOpt;
+using DiffTori.TrajOpt.Examples;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -7,7 +8,9 @@ namespace DiffTori.TrajOpt.Tests;
 
 /// <summary>
 /// LaneMath.SinCos against Math.Sin/Math.Cos (error in ulps, over small, medium, large and huge arguments) and
-/// its scalar overload against every lane of the vector one, bit for bit, whatever the other lanes hold.
+/// its scalar overload against every lane of the vector one, bit for bit, whatever the other lanes hold; and the
+/// models built on it: a lane of the pendulum's and cart-pole's StepLanes rounds exactly as their scalar Step (what
+/// lets an example solved in a batch take the same iterations as alone).
 /// </summary>
 public class LaneMathTests
 {
@@ -91,4 +94,32 @@ public class LaneMathTests
             }
             return true;
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(100));
+
+    [Theory]
+    [InlineData("pendulum")]
+    [InlineData("cartpole")]
+    public void LaneDynamicsRoundExactlyAsTheScalarStep(string name) =>
+        Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+        {
+            var p = name == "pendulum" ? PendulumSwingUp.Problem(3) : CartPole.Problem(3);
+            int n = p.StateDim;
+            var lanes = Assert.IsAssignableFrom<IAnalyticDynamicsLanes>(p.AnalyticDynamics);
+            var rng = new Random(seed);
+            var x = new double[L * n]; var u = new double[L];
+            for (int i = 0; i < x.Length; i++) x[i] = Argument(rng, rng.Next(-1, 3));
+            for (int l = 0; l < L; l++) u[l] = Argument(rng, 1);
+            var xv = new Vector512<double>[n];
+            for (int i = 0; i < n; i++) { var col = new double[L]; for (int l = 0; l < L; l++) col[l] = x[l * n + i]; xv[i] = Vector512.Create(col); }
+            var next = new Vector512<double>[n]; var a = new Vector512<double>[n * n]; var b = new Vector512<double>[n];
+            lanes.StepLanes(xv, [Vector512.Create(u)], next, a, b);
+            for (int l = 0; l < L; l++)
+            {
+                var sNext = new double[n]; var sa = new double[n * n]; var sb = new double[n];
+                p.AnalyticDynamics!.Step(x.AsSpan(l * n, n), u.AsSpan(l, 1), sNext, sa, sb);
+                for (int i = 0; i < n; i++) Assert.Equal(BitConverter.DoubleToInt64Bits(sNext[i]), BitConverter.DoubleToInt64Bits(next[i].GetElement(l)));
+                for (int i = 0; i < n * n; i++) Assert.Equal(BitConverter.DoubleToInt64Bits(sa[i]), BitConverter.DoubleToInt64Bits(a[i].GetElement(l)));
+                for (int i = 0; i < n; i++) Assert.Equal(BitConverter.DoubleToInt64Bits(sb[i]), BitConverter.DoubleToInt64Bits(b[i].GetElement(l)));
+            }
+            return true;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(50));
 }
