@@ -40,7 +40,7 @@ public static partial class CartPole
         {
             const double M = Mc + Mp, Ml = Mp * L, Kx = Mp * L / (Mc + Mp), Kd = Mp / (Mc + Mp);
             double vel = x[1], th = x[2], w = x[3];
-            double s = Math.Sin(th), c = Math.Cos(th);
+            var (s, c) = LaneMath.SinCos(th);
             double temp = (u[0] + Ml * (w * w) * s) / M;
             double den = L * (4.0 / 3.0 - Kd * (c * c));
             double num = G * s - c * temp;

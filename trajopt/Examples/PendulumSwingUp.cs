@@ -51,7 +51,7 @@ public static partial class PendulumSwingUp
             const double dt = 0.05, ga = 15, gb = 3;
             double c = x[0], s = x[1], w = x[2];
             double w1 = w + dt * (ga * s + gb * u[0]);
-            double phi = dt * w1, cp = Math.Cos(phi), sp = Math.Sin(phi);
+            var (sp, cp) = LaneMath.SinCos(dt * w1);
             next[0] = c * cp - s * sp; next[1] = s * cp + c * sp; next[2] = w1;
             if (a.IsEmpty) return;
             double dc = -c * sp - s * cp, ds = c * cp - s * sp; // d(next)/dφ

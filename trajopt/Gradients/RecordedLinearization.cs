@@ -9,7 +9,7 @@ namespace DiffTori.TrajOpt;
 /// x0 and the nominal, and backpropagating through an iteration built on them differentiates the model too
 /// (as LM's unrolled mode does with its Jacobians). Rows are replicated as in <see cref="ProblemEvaluator"/>:
 /// one createGraph pass gives the dynamics Jacobians of all T steps and every cost gradient, one more every
-/// cost Hessian. Per-step Vars are batch first; the host copies (flat, [B, T, …] like <see cref="Linearization"/>)
+/// cost Hessian. Per-step Vars are batch first; the host copies (a <see cref="Linearization"/>)
 /// feed the numeric decisions of the step (regularization, active set, step size).
 /// </summary>
 internal sealed class RecordedLinearization
@@ -21,16 +21,14 @@ internal sealed class RecordedLinearization
     public readonly Var[] Lx, Lxx;
     /// <summary>∇ᵤℓ_t [B,m], ∇²ᵤᵤℓ_t [B,m,m], ∇²ᵤₓℓ_t [B,m,n].</summary>
     public readonly Var[] Lu, Luu, Lux;
-    /// <summary>Host copies: A [B,T,n,n], Bu [B,T,n,m], Lx [B,T+1,n], Lxx [B,T+1,n,n], Lu [B,T,m], Luu [B,T,m,m], Lux [B,T,m,n].</summary>
-    public readonly double[] HA, HB, HLx, HLxx, HLu, HLuu, HLux;
+    /// <summary>Host copies of the values, in the layout the numeric solver uses (its backward pass runs on them).</summary>
+    public readonly Linearization Host;
 
     public RecordedLinearization(TrajProblem p, Var x, Var u)
     {
         N = p.StateDim; M = p.ControlDim; T = p.Horizon; B = x.Shape[0];
         A = new Var[T]; Bu = new Var[T]; Lx = new Var[T + 1]; Lxx = new Var[T + 1]; Lu = new Var[T]; Luu = new Var[T]; Lux = new Var[T];
-        HA = new double[B * T * N * N]; HB = new double[B * T * N * M];
-        HLx = new double[B * (T + 1) * N]; HLxx = new double[B * (T + 1) * N * N];
-        HLu = new double[B * T * M]; HLuu = new double[B * T * M * M]; HLux = new double[B * T * M * N];
+        Host = new Linearization(B, T, N, M);
         using (Autograd.EnableGrad())
         {
             // One createGraph pass for the dynamics Jacobians and the cost gradients together, one for the Hessians.
@@ -45,14 +43,6 @@ internal sealed class RecordedLinearization
             SetCostDerivatives(p, x, g.AsSpan(2).ToArray(), costInputs);
         }
     }
-
-    public ReadOnlySpan<double> ASpan(int b, int t) => HA.AsSpan((b * T + t) * N * N, N * N);
-    public ReadOnlySpan<double> BSpan(int b, int t) => HB.AsSpan((b * T + t) * N * M, N * M);
-    public ReadOnlySpan<double> LxSpan(int b, int t) => HLx.AsSpan((b * (T + 1) + t) * N, N);
-    public ReadOnlySpan<double> LxxSpan(int b, int t) => HLxx.AsSpan((b * (T + 1) + t) * N * N, N * N);
-    public ReadOnlySpan<double> LuSpan(int b, int t) => HLu.AsSpan((b * T + t) * M, M);
-    public ReadOnlySpan<double> LuuSpan(int b, int t) => HLuu.AsSpan((b * T + t) * M * M, M * M);
-    public ReadOnlySpan<double> LuxSpan(int b, int t) => HLux.AsSpan((b * T + t) * M * N, M * N);
 
     /// <summary>Rows (k, b, t): f(x_t^b, u_t^b) on n copies, and the seed that picks output k of copy k.</summary>
     private (Var Y, Var Seed, Var Xr, Var Ur) DynamicsRows(TrajProblem p, Var x, Var u)
@@ -75,8 +65,8 @@ internal sealed class RecordedLinearization
         int n = N, m = M, R = B * T;
         var a = F.Reshape(F.Permute(F.Reshape(gx, n, R, n), 1, 0, 2), B, T, n, n);
         var bu = F.Reshape(F.Permute(F.Reshape(gu, n, R, m), 1, 0, 2), B, T, n, m);
-        a.Value.ToDoubleArray().AsSpan().CopyTo(HA);
-        bu.Value.ToDoubleArray().AsSpan().CopyTo(HB);
+        a.Value.ToDoubleArray().AsSpan().CopyTo(Host.A);
+        bu.Value.ToDoubleArray().AsSpan().CopyTo(Host.Bu);
         for (int t = 0; t < T; t++) { A[t] = F.Select(a, 1, t); Bu[t] = F.Select(bu, 1, t); }
     }
 
@@ -135,11 +125,11 @@ internal sealed class RecordedLinearization
             Lxx[t] = F.Symmetrize(F.Narrow(hx, 1, 0, n));
             Lux[t] = F.Narrow(hx, 1, n, m);
             Luu[t] = F.Symmetrize(F.Narrow(hu, 1, n, m));
-            CopyStep(Lu[t], HLu, t, T, m);
-            CopyStep(Luu[t], HLuu, t, T, m * m);
-            CopyStep(Lux[t], HLux, t, T, m * n);
-            CopyStep(Lx[t], HLx, t, T + 1, n);
-            CopyStep(Lxx[t], HLxx, t, T + 1, n * n);
+            CopyStep(Lu[t], Host.Lu, t, T, m);
+            CopyStep(Luu[t], Host.Luu, t, T, m * m);
+            CopyStep(Lux[t], Host.Lux, t, T, m * n);
+            CopyStep(Lx[t], Host.Lx, t, T + 1, n);
+            CopyStep(Lxx[t], Host.Lxx, t, T + 1, n * n);
         }
         if (terminal)
         {
@@ -151,8 +141,8 @@ internal sealed class RecordedLinearization
             Lx[T] = new Var(Tensor.Zeros(new Shape(B, n), x.DType, x.Device));
             Lxx[T] = new Var(Tensor.Zeros(new Shape(B, n, n), x.DType, x.Device));
         }
-        CopyStep(Lx[T], HLx, T, T + 1, n);
-        CopyStep(Lxx[T], HLxx, T, T + 1, n * n);
+        CopyStep(Lx[T], Host.Lx, T, T + 1, n);
+        CopyStep(Lxx[T], Host.Lxx, T, T + 1, n * n);
     }
 
     /// <summary>Copy a per-step [B, size] value into slot t of a host [B, steps, size] array.</summary>

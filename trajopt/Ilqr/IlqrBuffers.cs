@@ -59,16 +59,15 @@ internal sealed class IlqrWorkspace
 {
     public IlqrWorkspace(int n, int m)
     {
-        Vx = new double[n]; Vxx = new double[n * n]; Qx = new double[n]; Qu = new double[m];
-        Qxx = new double[n * n]; Quu = new double[m * m]; QuuReg = new double[m * m]; Qux = new double[m * n];
-        VxxA = new double[n * n]; VxxB = new double[n * m]; QuuK = new double[m * n]; L = new double[m * m];
-        Col = new double[m]; Tm = new double[m]; Lo = new double[m]; Hi = new double[m];
         Dx = new double[n]; Next = new double[n];
-        Qp = new BoxQp(m);
+        Backward = new BoxDdpBackward(n, m);
         Lanes = IlqrLanes.Applies(m) ? new IlqrLanes(n) : null;
     }
-    public readonly double[] Vx, Vxx, Qx, Qu, Qxx, Quu, QuuReg, Qux, VxxA, VxxB, QuuK, L, Col, Tm, Lo, Hi, Dx, Next;
-    public readonly BoxQp Qp;
+    public readonly double[] Dx, Next;
+    /// <summary>The one-example backward pass and gradient norm, with their scratch.</summary>
+    public readonly BoxDdpBackward Backward;
+    /// <summary>The box QP (the backward pass's), for the lanes' per-lane feedforward steps.</summary>
+    public BoxQp Qp => Backward.Qp;
     /// <summary>The eight-lane backward pass, where it applies (m = 1, 512-bit SIMD).</summary>
     public readonly IlqrLanes? Lanes;
     /// <summary>Examples of the current group that are still active.</summary>

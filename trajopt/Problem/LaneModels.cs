@@ -24,25 +24,3 @@ public interface IAnalyticCostLanes
     /// <summary>ℓ_T(x) per lane; when gx is not empty also gx [n] and hxx [n×n].</summary>
     Vector512<double> TerminalLanes(ReadOnlySpan<Vector512<double>> x, Span<Vector512<double>> gx, Span<Vector512<double>> hxx);
 }
-
-/// <summary>Math for lane models that must round exactly as their scalar twins.</summary>
-public static class LaneMath
-{
-    /// <summary>
-    /// sin and cos of each lane with Math.Sin/Math.Cos. Vector512.SinCos rounds differently in the last bits, and
-    /// that was enough to flip a convergence test, so an example solved in a batch took another iteration than
-    /// the same example solved alone.
-    /// </summary>
-    public static (Vector512<double> Sin, Vector512<double> Cos) SinCos(Vector512<double> angle)
-    {
-        Span<double> sin = stackalloc double[Vector512<double>.Count], cos = stackalloc double[Vector512<double>.Count];
-        for (int i = 0; i < sin.Length; i++)
-        {
-            double a = angle.GetElement(i);
-            sin[i] = Math.Sin(a);
-            cos[i] = Math.Cos(a);
-        }
-        return (Vector512.Create<double>(sin), Vector512.Create<double>(cos));
-    }
-}
-
