@@ -1,45 +1,15 @@
+using DiffTori.Engine;
+
 namespace DiffTori.TrajOpt;
 
 /// <summary>Tiny dense kernels on row-major spans for the per-example, per-step solver algebra (sizes ≤ ~30).</summary>
 public static class SmallDense
 {
     /// <summary>In-place lower Cholesky of the k×k matrix a (upper triangle zeroed). False if not positive definite.</summary>
-    public static bool Cholesky(Span<double> a, int k)
-    {
-        for (int j = 0; j < k; j++)
-        {
-            double d = a[j * k + j];
-            for (int p = 0; p < j; p++) d -= a[j * k + p] * a[j * k + p];
-            if (!(d > 0) || double.IsInfinity(d)) return false;
-            d = Math.Sqrt(d);
-            a[j * k + j] = d;
-            for (int i = j + 1; i < k; i++)
-            {
-                double s = a[i * k + j];
-                for (int p = 0; p < j; p++) s -= a[i * k + p] * a[j * k + p];
-                a[i * k + j] = s / d;
-            }
-            for (int i = 0; i < j; i++) a[i * k + j] = 0;
-        }
-        return true;
-    }
+    public static bool Cholesky(Span<double> a, int k) => SmallCholesky.Factor(a, k) < 0;
 
     /// <summary>Solve L·Lᵀ·x = x in place for one vector, with L from <see cref="Cholesky"/>.</summary>
-    public static void CholeskySolve(ReadOnlySpan<double> l, int k, Span<double> x)
-    {
-        for (int i = 0; i < k; i++)
-        {
-            double s = x[i];
-            for (int p = 0; p < i; p++) s -= l[i * k + p] * x[p];
-            x[i] = s / l[i * k + i];
-        }
-        for (int i = k - 1; i >= 0; i--)
-        {
-            double s = x[i];
-            for (int p = i + 1; p < k; p++) s -= l[p * k + i] * x[p];
-            x[i] = s / l[i * k + i];
-        }
-    }
+    public static void CholeskySolve(ReadOnlySpan<double> l, int k, Span<double> x) => SmallCholesky.Solve(l, k, x);
 
     /// <summary>c[r×q] = (accumulate ? c : 0) + op(a)·b with a [r×p] (or [p×r] when transA), b [p×q].</summary>
     public static void MatMul(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int r, int p, int q, bool transA = false, bool accumulate = false)
