@@ -42,19 +42,7 @@ internal sealed class ImplicitRiccatiLanes
         {
             for (int i = 0; i < nn; i++) a[i] = Gather(lin.A, b0, count, T * nn, t * nn + i);
             for (int i = 0; i < n; i++) bv[i] = Gather(lin.Bu, b0, count, T * n, t * n + i);
-            // Vxx·A and Vxx·B.
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < n; j++)
-                {
-                    var acc = Vector512<double>.Zero;
-                    for (int s = 0; s < n; s++) acc += vxx[i * n + s] * a[s * n + j];
-                    vxxA[i * n + j] = acc;
-                }
-                var accB = Vector512<double>.Zero;
-                for (int s = 0; s < n; s++) accB += vxx[i * n + s] * bv[s];
-                vxxB[i] = accB;
-            }
+            LaneRiccati.ValueTimesDynamics(vxx, a, bv, vxxA, vxxB, n);
             // Q_xx = ℓ_xx + Aᵀ(Vxx·A), Q_uu = ℓ_uu + Bᵀ(Vxx·B), Q_ux = ℓ_ux + Bᵀ(Vxx·A).
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < n; j++)

@@ -63,19 +63,7 @@ internal sealed partial class IlqrLanes
             }
             var qu = Lu[t];
             for (int j = 0; j < n; j++) qu += bv[j] * vx[j];
-            // Vxx·A and Vxx·B.
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < n; j++)
-                {
-                    var acc = Vector512<double>.Zero;
-                    for (int s = 0; s < n; s++) acc += vxx[i * n + s] * a[s * n + j];
-                    vxxA[i * n + j] = acc;
-                }
-                var accB = Vector512<double>.Zero;
-                for (int s = 0; s < n; s++) accB += vxx[i * n + s] * bv[s];
-                vxxB[i] = accB;
-            }
+            LaneRiccati.ValueTimesDynamics(vxx, a, bv, vxxA, vxxB, n);
             for (int i = 0; i < n; i++)
                 for (int j = 0; j <= i; j++)
                 {
