@@ -93,12 +93,18 @@ internal static class Backprop
 
             for (int i = order.Count - 1; i >= 0; i--)
                 Step(order[i], epoch, capture, results, retain, create);
+            if (_directEpoch == epoch) DeferredOuterProducts.Flush(); // the rank-one weight gradients the rules staged
 
             if (capture)
                 for (int i = 0; i < captures!.Count; i++)
                     if (results![i] is null && captures[i].CaptureEpoch == epoch && captures[i].CaptureIndex != i)
                         results[i] = results[captures[i].CaptureIndex];
             return results;
+        }
+        catch
+        {
+            DeferredOuterProducts.Discard();
+            throw;
         }
         finally
         {

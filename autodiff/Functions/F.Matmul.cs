@@ -50,10 +50,12 @@ public static partial class F
         bool needA = n.Needs(0), needB = n.Needs(1);
         double beta = 0;
         var target = needB ? Backprop.DirectGradTarget(n.B, n.B.Shape, out beta) : null;
+        // Into a leaf's Grad, aᵀ·g is staged with the pass's other rank-one terms for B (see DeferredOuterProducts).
+        if (target is not null) DeferredOuterProducts.Add(target, beta, n.A.Value, g.Value);
         var gradA = needA ? Tensor.Empty(n.A.Shape, n.A.DType, n.A.Device) : null;
-        var gradB = target ?? (needB ? Tensor.Empty(n.B.Shape, n.B.DType, n.B.Device) : null);
-        Ops.RowMatmulBackward(n.A.Value, n.B.Value, g.Value, gradA, gradB, accumulate: target is not null && beta != 0);
-        return (gradA is null ? null : Constant(gradA), target is null && gradB is not null ? Constant(gradB) : null);
+        var gradB = target is null && needB ? Tensor.Empty(n.B.Shape, n.B.DType, n.B.Device) : null;
+        if (gradA is not null || gradB is not null) Ops.RowMatmulBackward(n.A.Value, n.B.Value, g.Value, gradA, gradB, accumulate: false);
+        return (gradA is null ? null : Constant(gradA), gradB is null ? null : Constant(gradB));
     }
 
     /// <summary>
@@ -115,10 +117,15 @@ public static partial class F
         var weightTarget = needW ? Backprop.DirectGradTarget(n.B, n.B.Shape, out beta) : null;
         if (g2.Shape[0] == 1 && !Autograd.IsGradEnabled && g.Device.IsCpu && (weightTarget is not null || !needW))
         {
-            // Batch 1: ∂x and ∂W from one pass over W, split between the cores.
-            var gradX = needX ? Tensor.Empty(n.A.Shape, n.A.DType, n.A.Device) : null;
-            Ops.LinearBackwardRow(g.Value, n.A.Value, n.B.Value, gradX, weightTarget, accumulate: beta != 0);
-            if (gradX is not null) gx = Constant(gradX);
+            // Batch 1: ∂x from one pass over W, split between the cores; ∂W = gᵀ·x is staged and added with the
+            // pass's other rank-one terms for W in one product at the end (see DeferredOuterProducts).
+            if (weightTarget is not null) DeferredOuterProducts.Add(weightTarget, beta, g.Value, n.A.Value);
+            if (needX)
+            {
+                var gradX = Tensor.Empty(n.A.Shape, n.A.DType, n.A.Device);
+                Ops.LinearBackwardRow(g.Value, n.A.Value, n.B.Value, gradX, null, accumulate: false);
+                gx = Constant(gradX);
+            }
         }
         else
         {
