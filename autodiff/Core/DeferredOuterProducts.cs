@@ -42,9 +42,25 @@ internal static class DeferredOuterProducts
             (_staged ??= []).Add(s);
         }
         if (s.Count == s.Left.Shape[0]) Grow(s);
-        using (var row = s.Left.Narrow(0, s.Count, 1)) using (var src = u.Reshape(1, rows)) row.CopyFrom(src);
-        using (var row = s.Right.Narrow(0, s.Count, 1)) using (var src = v.Reshape(1, cols)) row.CopyFrom(src);
+        CopyRow(u, s.Left, s.Count);
+        CopyRow(v, s.Right, s.Count);
         s.Count++;
+    }
+
+    /// <summary>staging[row, :] = src (flat spans on the CPU: no view objects per term).</summary>
+    private static void CopyRow(Tensor src, Tensor staging, int row)
+    {
+        int n = staging.Shape[1];
+        if (src.IsContiguous && src.Device.IsCpu && src.DType == staging.DType && staging.DType == DType.Float32)
+            src.AsSpan<float>().CopyTo(staging.AsSpan<float>().Slice(row * n, n));
+        else if (src.IsContiguous && src.Device.IsCpu && src.DType == staging.DType && staging.DType == DType.Float64)
+            src.AsSpan<double>().CopyTo(staging.AsSpan<double>().Slice(row * n, n));
+        else
+        {
+            using var target = staging.Narrow(0, row, 1);
+            using var source = src.Reshape(1, n);
+            target.CopyFrom(source);
+        }
     }
 
     private static void Grow(Staged s)
