@@ -25,6 +25,20 @@ internal static class Backprop
     /// <summary>The epoch of the running pass when rules may add straight into leaf gradients (no capture, no createGraph), else 0.</summary>
     [ThreadStatic] private static int _directEpoch;
 
+    /// <summary>The epoch of the pass whose rules are running on this thread (0 outside a pass).</summary>
+    [ThreadStatic] private static int _runningEpoch;
+
+    /// <summary>
+    /// Whether the running pass wants a gradient for v (an input of the node whose rule runs): true outside a
+    /// pass; inside one, only when v lies on a path to what the pass computes. A Jacobian taken in the actions
+    /// then skips the weight gradients (an outer product each) that its rules would build and the pass drop.
+    /// </summary>
+    internal static bool Wants(Var v)
+    {
+        int epoch = _runningEpoch;
+        return epoch == 0 || (v.VisitEpoch == epoch && v.Relevant);
+    }
+
     /// <summary>Var.Backward: accumulate into the Grad of every leaf that requires one.</summary>
     public static void Backward(Var root, Var? seed, bool retain, bool create)
     {
@@ -61,8 +75,9 @@ internal static class Backprop
         order.Clear();
         var results = capture ? new Var?[captures!.Count] : null;
         bool previousDisabled = Autograd.SetDisabled(!create);
-        int previousDirect = _directEpoch;
+        int previousDirect = _directEpoch, previousRunning = _runningEpoch;
         _directEpoch = capture || create ? 0 : epoch;
+        _runningEpoch = epoch;
         try
         {
             for (int i = 0; i < outputs.Count; i++)
@@ -78,6 +93,7 @@ internal static class Backprop
 
             for (int i = order.Count - 1; i >= 0; i--)
                 Step(order[i], epoch, capture, results, retain, create);
+            if (_directEpoch == epoch) DeferredOuterProducts.Flush(); // the rank-one weight gradients the rules staged
 
             if (capture)
                 for (int i = 0; i < captures!.Count; i++)
@@ -85,10 +101,16 @@ internal static class Backprop
                         results[i] = results[captures[i].CaptureIndex];
             return results;
         }
+        catch
+        {
+            DeferredOuterProducts.Discard();
+            throw;
+        }
         finally
         {
             Autograd.SetDisabled(previousDisabled);
             _directEpoch = previousDirect;
+            _runningEpoch = previousRunning;
             foreach (var v in order) v.PendingGrad = null;
             order.Clear();
             stack.Clear();

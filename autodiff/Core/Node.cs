@@ -62,8 +62,15 @@ public sealed class Node
 
     public Var Input(int i) => Many is not null ? Many[i] : i switch { 0 => A, 1 => B, _ => C };
 
-    /// <summary>True when input i wants a gradient (lets a rule skip work for constants).</summary>
-    public bool Needs(int i) => Input(i).RequiresGrad;
+    /// <summary>
+    /// True when input i wants a gradient: it requires one and, while a backward pass runs, lies on a path to
+    /// what that pass computes (lets a rule skip work for constants and for inputs the pass would drop).
+    /// </summary>
+    public bool Needs(int i)
+    {
+        var input = Input(i);
+        return input.RequiresGrad && Backprop.Wants(input);
+    }
 
     /// <summary>Free what the backward needed: saved buffers and the links to the inputs, so the graph above can be collected.</summary>
     internal void Release()

@@ -25,15 +25,50 @@ public static partial class F
         var y = Record.Op("matmul", Ops.Matmul(a.Value, b.Value, transA, transB), a, b, static (n, g) =>
         {
             bool ta = n.Flag0, tb = n.Flag1;
+            if (!ta && !tb && IsRowMatmulBackward(n, g)) return RowMatmulGrads(n, g);
             Var? ga = null, gb = null;
-            if (n.Needs(0))
+            if (n.Needs(0) && !IntoLeafGrad(n.A, ta ? n.B : g, ta ? g : n.B, ta && tb, ta || !tb))
                 ga = SumTo(ta ? Matmul(n.B, g, tb, true) : Matmul(g, n.B, false, !tb), n.A.Shape);
-            if (n.Needs(1))
+            if (n.Needs(1) && !IntoLeafGrad(n.B, tb ? g : n.A, tb ? n.A : g, tb || !ta, tb && ta))
                 gb = SumTo(tb ? Matmul(g, n.A, true, ta) : Matmul(n.A, g, !ta, false), n.B.Shape);
             return (ga, gb);
         });
         if (y.Node is { } node) { node.Flag0 = transA; node.Flag1 = transB; }
         return y;
+    }
+
+    /// <summary>Whether a·B's plain (unrecorded) backward takes the batch-1 CPU pass: a one row [1, K], B [K, N].</summary>
+    private static bool IsRowMatmulBackward(Node n, Var g) =>
+        !Autograd.IsGradEnabled && g.Device.IsCpu && n.A.Rank == 2 && n.A.Shape[0] == 1 && n.B.Rank == 2;
+
+    /// <summary>
+    /// ∂a = g·Bᵀ and ∂B = aᵀ·g for a single row a from one pass over B split between the cores (a linear layer's
+    /// g·W in a batch-1 double backward); ∂B goes straight into B's Grad when B is a leaf of this pass.
+    /// </summary>
+    private static Grads RowMatmulGrads(Node n, Var g)
+    {
+        bool needA = n.Needs(0), needB = n.Needs(1);
+        double beta = 0;
+        var target = needB ? Backprop.DirectGradTarget(n.B, n.B.Shape, out beta) : null;
+        // Into a leaf's Grad, aᵀ·g is staged with the pass's other rank-one terms for B (see DeferredOuterProducts).
+        if (target is not null) DeferredOuterProducts.Add(target, beta, n.A.Value, g.Value);
+        var gradA = needA ? Tensor.Empty(n.A.Shape, n.A.DType, n.A.Device) : null;
+        var gradB = target is null && needB ? Tensor.Empty(n.B.Shape, n.B.DType, n.B.Device) : null;
+        if (gradA is not null || gradB is not null) Ops.RowMatmulBackward(n.A.Value, n.B.Value, g.Value, gradA, gradB, accumulate: false);
+        return (gradA is null ? null : Constant(gradA), gradB is null ? null : Constant(gradB));
+    }
+
+    /// <summary>
+    /// In a plain backward pass, leaf.Grad += op(x)·op(y) as one product with beta = 1 (2-D operands only), so
+    /// a weight's gradient (e.g. the outer product of a batch-1 double backward) needs no temporary and no
+    /// separate add. False when the ordinary path must run (see <see cref="Backprop.DirectGradTarget"/>).
+    /// </summary>
+    private static bool IntoLeafGrad(Var leaf, Var x, Var y, bool transX, bool transY)
+    {
+        if (leaf.Rank != 2 || x.Rank != 2 || y.Rank != 2) return false;
+        if (Backprop.DirectGradTarget(leaf, leaf.Shape, out double beta) is not { } target) return false;
+        Ops.Matmul(x.Value, y.Value, target, transX, transY, beta: beta);
+        return true;
     }
 
     /// <summary>
@@ -82,10 +117,15 @@ public static partial class F
         var weightTarget = needW ? Backprop.DirectGradTarget(n.B, n.B.Shape, out beta) : null;
         if (g2.Shape[0] == 1 && !Autograd.IsGradEnabled && g.Device.IsCpu && (weightTarget is not null || !needW))
         {
-            // Batch 1: ∂x and ∂W from one pass over W, split between the cores.
-            var gradX = needX ? Tensor.Empty(n.A.Shape, n.A.DType, n.A.Device) : null;
-            Ops.LinearBackwardRow(g.Value, n.A.Value, n.B.Value, gradX, weightTarget, accumulate: beta != 0);
-            if (gradX is not null) gx = Constant(gradX);
+            // Batch 1: ∂x from one pass over W, split between the cores; ∂W = gᵀ·x is staged and added with the
+            // pass's other rank-one terms for W in one product at the end (see DeferredOuterProducts).
+            if (weightTarget is not null) DeferredOuterProducts.Add(weightTarget, beta, g.Value, n.A.Value);
+            if (needX)
+            {
+                var gradX = Tensor.Empty(n.A.Shape, n.A.DType, n.A.Device);
+                Ops.LinearBackwardRow(g.Value, n.A.Value, n.B.Value, gradX, null, accumulate: false);
+                gx = Constant(gradX);
+            }
         }
         else
         {

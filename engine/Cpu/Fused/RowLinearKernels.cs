@@ -10,7 +10,8 @@ namespace DiffTori.Engine;
 /// same as the batch-1 GEMV's and the same on every call, so each core keeps its rows of W in its own L2.
 /// - forward: y[o] = act(b[o] + W[o,:]·x), the bias and the activation (none or ELU) applied in the epilogue;
 /// - backward: gradW[o,:] = g[o]·x (written, or added) and gradX = Σ_o g[o]·W[o,:] from the same read of W
-///   (each core sums its rows into its own scratch row; the caller adds the partial rows after the join).
+///   (each core sums its rows into its own scratch row; the caller adds the partial rows after the join),
+///   and optionally dots[o] = W[o,:]·x from the same sweep (the batch-1 backward of a·W, see Ops.RowMatmulBackward).
 /// One cached job per calling thread: no allocation in steady state.
 /// </summary>
 internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
@@ -21,9 +22,9 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
     /// <summary>Weights of at least this many elements (256 KB in float32) are split between the cores; below, a fork-join costs about what it saves.</summary>
     public const int ParallelElements = 1 << 16;
 
-    private T[] _w = [], _x = [], _y = [], _b = [], _g = [], _gw = [], _partials = [];
-    private int _offW, _offX, _offY, _offB, _offG, _offGw, _rows, _cols;
-    private bool _backward, _hasBias, _elu, _accumulate, _wantX, _wantW;
+    private T[] _w = [], _x = [], _y = [], _b = [], _g = [], _gw = [], _dots = [], _partials = [];
+    private int _offW, _offX, _offY, _offB, _offG, _offGw, _offDots, _rows, _cols;
+    private bool _backward, _hasBias, _elu, _accumulate, _wantX, _wantW, _wantDots;
     private T _alpha;
 
     public static int PartsFor(int rows, int cols) =>
@@ -40,17 +41,18 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
 
     /// <summary>
     /// gradW = g ⊗ x (+ gradW when accumulate) and gradX = gᵀ·W (written) for W [rows, cols], g [rows], x [cols].
-    /// gradW may be null (only gradX wanted); gradX may be null (only gradW wanted).
+    /// gradW may be null (only gradX wanted); gradX may be null (only gradW wanted). dots, when given, gets
+    /// dots[o] = W[o,:]·x (written) from the same read of W.
     /// </summary>
     public void Backward(T[] w, int offW, T[] g, int offG, T[] x, int offX, T[]? gradW, int offGw, bool accumulate,
-        T[]? gradX, int offGx, int rows, int cols)
+        T[]? gradX, int offGx, int rows, int cols, T[]? dots = null, int offDots = 0)
     {
         int parts = PartsFor(rows, cols);
         (_w, _offW, _g, _offG, _x, _offX, _rows, _cols) = (w, offW, g, offG, x, offX, rows, cols);
         (_gw, _offGw, _accumulate, _backward) = (gradW ?? [], offGw, accumulate, true);
         bool wantX = gradX is not null;
         if (wantX && _partials.Length < parts * cols) _partials = new T[parts * cols];
-        (_wantX, _wantW) = (wantX, gradW is not null);
+        (_wantX, _wantW, _wantDots, _dots, _offDots) = (wantX, gradW is not null, dots is not null, dots ?? [], offDots);
         try
         {
             Launch(parts);
@@ -72,7 +74,8 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
 
     private void Clear()
     {
-        _w = _x = _y = _b = _g = _gw = [];
+        _w = _x = _y = _b = _g = _gw = _dots = [];
+        _wantDots = false;
     }
 
     /// <summary>Part p of n takes the output rows of groups [p·G/n, (p+1)·G/n) of four rows (as the batch-1 GEMV).</summary>
@@ -163,12 +166,15 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
         }
     }
 
-    /// <summary>For each of this part's rows o: gradW[o,:] (=|+=) g[o]·x and partial[:] += g[o]·W[o,:], in one sweep of the row.</summary>
+    /// <summary>
+    /// For each of this part's rows o: gradW[o,:] (=|+=) g[o]·x, partial[:] += g[o]·W[o,:] and dots[o] = W[o,:]·x,
+    /// in one sweep of the row.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardRows(int start, int end, int part)
     {
         int k = _cols;
-        bool wantX = _wantX, wantW = _wantW, accumulate = _accumulate;
+        bool wantX = _wantX, wantW = _wantW, wantDots = _wantDots, accumulate = _accumulate;
         ref T x = ref _x[_offX];
         ref T acc = ref wantX ? ref _partials[part * k] : ref x;
         for (int o = start; o < end; o++)
@@ -177,11 +183,14 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
             ref T w = ref _w[_offW + o * k];
             ref T gw = ref wantW ? ref _gw[_offGw + o * k] : ref x;
             int p = 0;
+            T dot = T.Zero;
             if (Vector512.IsHardwareAccelerated)
             {
                 var gv = Vector512.Create(go);
+                var dv = Vector512<T>.Zero;
                 for (; p + Vector512<T>.Count <= k; p += Vector512<T>.Count)
                 {
+                    if (wantDots) dv = MicroKernel.Fma(Vector512.LoadUnsafe(ref w, (nuint)p), Vector512.LoadUnsafe(ref x, (nuint)p), dv);
                     if (wantX) MicroKernel.Fma(gv, Vector512.LoadUnsafe(ref w, (nuint)p), Vector512.LoadUnsafe(ref acc, (nuint)p)).StoreUnsafe(ref acc, (nuint)p);
                     if (wantW)
                     {
@@ -189,12 +198,15 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
                         (accumulate ? MicroKernel.Fma(gv, xv, Vector512.LoadUnsafe(ref gw, (nuint)p)) : gv * xv).StoreUnsafe(ref gw, (nuint)p);
                     }
                 }
+                if (wantDots) dot = Vector512.Sum(dv);
             }
             if (Vector256.IsHardwareAccelerated)
             {
                 var gv = Vector256.Create(go);
+                var dv = Vector256<T>.Zero;
                 for (; p + Vector256<T>.Count <= k; p += Vector256<T>.Count)
                 {
+                    if (wantDots) dv = MicroKernel.Fma(Vector256.LoadUnsafe(ref w, (nuint)p), Vector256.LoadUnsafe(ref x, (nuint)p), dv);
                     if (wantX) MicroKernel.Fma(gv, Vector256.LoadUnsafe(ref w, (nuint)p), Vector256.LoadUnsafe(ref acc, (nuint)p)).StoreUnsafe(ref acc, (nuint)p);
                     if (wantW)
                     {
@@ -202,12 +214,15 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
                         (accumulate ? MicroKernel.Fma(gv, xv, Vector256.LoadUnsafe(ref gw, (nuint)p)) : gv * xv).StoreUnsafe(ref gw, (nuint)p);
                     }
                 }
+                if (wantDots) dot += Vector256.Sum(dv);
             }
             for (; p < k; p++)
             {
+                if (wantDots) dot += Unsafe.Add(ref w, p) * Unsafe.Add(ref x, p);
                 if (wantX) Unsafe.Add(ref acc, p) += go * Unsafe.Add(ref w, p);
                 if (wantW) Unsafe.Add(ref gw, p) = accumulate ? Unsafe.Add(ref gw, p) + go * Unsafe.Add(ref x, p) : go * Unsafe.Add(ref x, p);
             }
+            if (wantDots) _dots[_offDots + o] = dot;
         }
     }
 }
