@@ -25,13 +25,22 @@ internal static class RlPlots
         Finish(plot, "evaluation return", pngPath);
     }
 
+    /// <summary>The resolved config of a run folder; a path that is not one gets an error naming it.</summary>
+    private static RlConfig RunConfig(string run)
+    {
+        if (!Directory.Exists(run)) throw new ArgumentException($"compare: '{run}' is not a run folder (no such directory)");
+        string path = Path.Combine(run, "config.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"compare: '{run}' is not a run folder (it has no config.json)", path);
+        return RlConfig.FromJson(File.ReadAllText(path));
+    }
+
     /// <summary>
     /// Runs grouped by agent (seeds of one agent become one mean curve with a min–max band), the published
     /// curves of the task as dashed lines over the steps the runs cover, and a table on stdout.
     /// </summary>
     public static void Compare(IReadOnlyList<string> runs, string? publishedFolder, string? task, string pngPath)
     {
-        var configs = runs.Select(r => (Run: r, Config: RlConfig.FromJson(File.ReadAllText(Path.Combine(r, "config.json"))))).ToList();
+        var configs = runs.Select(r => (Run: r, Config: RunConfig(r))).ToList();
         var tasks = configs.Select(c => c.Config.Task).Distinct().ToList();
         if (task is null && tasks.Count > 1)
             throw new ArgumentException($"compare: the runs are of different tasks ({string.Join(", ", tasks)}); pass --task or compare one task at a time");

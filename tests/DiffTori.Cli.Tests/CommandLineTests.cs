@@ -126,4 +126,25 @@ public class CommandLineTests
         Assert.Equal(2, code);
         Assert.Contains("--task", error);
     }
+
+    [Fact]
+    public void CompareNamesAPathThatIsNotARunFolder()
+    {
+        string file = Path.GetTempFileName();
+        string empty = Directory.CreateTempSubdirectory("difftori-norun-").FullName;
+        try
+        {
+            var (code, _, error) = Run("rl", "compare", file);
+            Assert.Equal(2, code);
+            Assert.Contains($"'{file}' is not a run folder", error);
+            (code, _, error) = Run("rl", "compare", empty);
+            Assert.Equal(2, code);
+            Assert.Contains("no config.json", error);
+        }
+        finally
+        {
+            File.Delete(file);
+            Directory.Delete(empty);
+        }
+    }
 }
