@@ -81,15 +81,7 @@ public static partial class Ops
             throw new TensorShapeException($"linear backward: one row expected, got g {g.Shape} and x {x.Shape} for weight {weight.Shape}");
         if (gradX is not null) Require.Destination("linear backward", gradX, x.Shape, x.DType, x.Device);
         if (gradWeight is not null) Require.Destination("linear backward", gradWeight, weight.Shape, weight.DType, weight.Device);
-        bool dense = g.Device.IsCpu && x.Device.IsCpu && weight.Device.IsCpu && g.IsContiguous && x.IsContiguous && weight.IsContiguous
-            && (gradX is null || gradX.IsContiguous) && (gradWeight is null || gradWeight.IsContiguous);
-        if (dense && g.DType == DType.Float32)
-            RowLinearJob<float>.ForThisThread.Backward(weight.CpuArray<float>(), weight.Offset, g.CpuArray<float>(), g.Offset, x.CpuArray<float>(), x.Offset,
-                gradWeight?.CpuArray<float>(), gradWeight?.Offset ?? 0, accumulate, gradX?.CpuArray<float>(), gradX?.Offset ?? 0, outFeatures, inFeatures);
-        else if (dense && g.DType == DType.Float64)
-            RowLinearJob<double>.ForThisThread.Backward(weight.CpuArray<double>(), weight.Offset, g.CpuArray<double>(), g.Offset, x.CpuArray<double>(), x.Offset,
-                gradWeight?.CpuArray<double>(), gradWeight?.Offset ?? 0, accumulate, gradX?.CpuArray<double>(), gradX?.Offset ?? 0, outFeatures, inFeatures);
-        else
+        if (!TryRowBackwardKernel(weight, g, x, gradWeight, accumulate, gradX, dots: null, outFeatures, inFeatures))
         {
             using var gRow = g.Reshape(1, outFeatures);
             using var xRow = x.Reshape(1, inFeatures);
@@ -102,6 +94,27 @@ public static partial class Ops
         }
         if (gradX is not null) NumericCheck.After("linear backward", gradX);
         if (gradWeight is not null) NumericCheck.After("linear backward", gradWeight);
+    }
+
+    /// <summary>
+    /// The one-pass CPU kernel behind <see cref="LinearBackwardRow"/> and <see cref="RowMatmulBackward"/>: for each row o
+    /// of w [rows, cols], gradW[o,:] = g[o]·x (or added), gradX += g[o]·w[o,:] and dots[o] = w[o,:]·x. False (nothing
+    /// written) when an operand is off the CPU, strided or not float32/64; the caller then uses matrix products.
+    /// </summary>
+    private static bool TryRowBackwardKernel(Tensor w, Tensor g, Tensor x, Tensor? gradW, bool accumulate, Tensor? gradX, Tensor? dots, int rows, int cols)
+    {
+        bool dense = w.Device.IsCpu && g.Device.IsCpu && x.Device.IsCpu && w.IsContiguous && g.IsContiguous && x.IsContiguous
+            && (gradW is null || gradW.IsContiguous) && (gradX is null || gradX.IsContiguous) && (dots is null || dots.IsContiguous);
+        if (dense && g.DType == DType.Float32)
+            RowLinearJob<float>.ForThisThread.Backward(w.CpuArray<float>(), w.Offset, g.CpuArray<float>(), g.Offset, x.CpuArray<float>(), x.Offset,
+                gradW?.CpuArray<float>(), gradW?.Offset ?? 0, accumulate, gradX?.CpuArray<float>(), gradX?.Offset ?? 0, rows, cols,
+                dots?.CpuArray<float>(), dots?.Offset ?? 0);
+        else if (dense && g.DType == DType.Float64)
+            RowLinearJob<double>.ForThisThread.Backward(w.CpuArray<double>(), w.Offset, g.CpuArray<double>(), g.Offset, x.CpuArray<double>(), x.Offset,
+                gradW?.CpuArray<double>(), gradW?.Offset ?? 0, accumulate, gradX?.CpuArray<double>(), gradX?.Offset ?? 0, rows, cols,
+                dots?.CpuArray<double>(), dots?.Offset ?? 0);
+        else return false;
+        return true;
     }
 
     /// <summary>Whether act(x·Wᵀ + b) takes the batch-1 CPU kernel: one dense row, dense W and bias, float32/64.</summary>

@@ -19,16 +19,8 @@ public static partial class Ops
             throw new TensorShapeException($"row matmul backward: one row expected, got a {a.Shape} and gy {gy.Shape} for B {b.Shape}");
         if (gradA is not null) Require.Destination("row matmul backward", gradA, a.Shape, a.DType, a.Device);
         if (gradB is not null) Require.Destination("row matmul backward", gradB, b.Shape, b.DType, b.Device);
-        bool dense = a.Device.IsCpu && b.Device.IsCpu && gy.Device.IsCpu && a.IsContiguous && b.IsContiguous && gy.IsContiguous
-            && (gradA is null || gradA.IsContiguous) && (gradB is null || gradB.IsContiguous);
         // Row o of B is a linear layer's weight row: gradB[o,:] = a[o]·gy and gradA[o] = B[o,:]·gy in one sweep.
-        if (dense && a.DType == DType.Float32)
-            RowLinearJob<float>.ForThisThread.Backward(b.CpuArray<float>(), b.Offset, a.CpuArray<float>(), a.Offset, gy.CpuArray<float>(), gy.Offset,
-                gradB?.CpuArray<float>(), gradB?.Offset ?? 0, accumulate, null, 0, k, n, gradA?.CpuArray<float>(), gradA?.Offset ?? 0);
-        else if (dense && a.DType == DType.Float64)
-            RowLinearJob<double>.ForThisThread.Backward(b.CpuArray<double>(), b.Offset, a.CpuArray<double>(), a.Offset, gy.CpuArray<double>(), gy.Offset,
-                gradB?.CpuArray<double>(), gradB?.Offset ?? 0, accumulate, null, 0, k, n, gradA?.CpuArray<double>(), gradA?.Offset ?? 0);
-        else
+        if (!TryRowBackwardKernel(b, a, gy, gradB, accumulate, gradX: null, dots: gradA, k, n))
         {
             using var aRow = a.Reshape(1, k);
             using var gyRow = gy.Reshape(1, n);
