@@ -166,16 +166,7 @@ internal static class CpuParallel
 
         public Exception? Join()
         {
-            if (!SpinUntil(ref _h.State, Finished))
-            {
-                Interlocked.Exchange(ref _h.CallerWaiting, 1);
-                while (Volatile.Read(ref _h.State) != Finished)
-                {
-                    _done.Wait();
-                    _done.Reset();
-                }
-                Volatile.Write(ref _h.CallerWaiting, 0);
-            }
+            WaitUntil(ref _h.State, Finished, ref _h.CallerWaiting, _done);
             return _h.Error;
         }
 
@@ -183,16 +174,7 @@ internal static class CpuParallel
         {
             while (true)
             {
-                if (!SpinUntil(ref _h.State, Posted))
-                {
-                    Interlocked.Exchange(ref _h.WorkerSleeping, 1);
-                    while (Volatile.Read(ref _h.State) != Posted)
-                    {
-                        _wake.Wait();
-                        _wake.Reset();
-                    }
-                    Volatile.Write(ref _h.WorkerSleeping, 0);
-                }
+                WaitUntil(ref _h.State, Posted, ref _h.WorkerSleeping, _wake);
                 // A part withdrawn by the caller (state back to Idle) is skipped.
                 if (Interlocked.CompareExchange(ref _h.State, Running, Posted) != Posted) continue;
                 try { _h.Work!.Execute(_h.Part, _h.Parts); }
@@ -200,6 +182,22 @@ internal static class CpuParallel
                 Interlocked.Exchange(ref _h.State, Finished);
                 if (Volatile.Read(ref _h.CallerWaiting) != 0) _done.Set();
             }
+        }
+
+        /// <summary>
+        /// Spin until the state equals value; if that takes too long, raise the sleeping flag (so the other side
+        /// knows to set the signal) and block on the signal until it does.
+        /// </summary>
+        private static void WaitUntil(ref int state, int value, ref int sleepingFlag, ManualResetEventSlim signal)
+        {
+            if (SpinUntil(ref state, value)) return;
+            Interlocked.Exchange(ref sleepingFlag, 1);
+            while (Volatile.Read(ref state) != value)
+            {
+                signal.Wait();
+                signal.Reset();
+            }
+            Volatile.Write(ref sleepingFlag, 0);
         }
 
         /// <summary>
