@@ -15,13 +15,15 @@ public static class RlCommand
         usage:
           difftori rl train --task NAME --agent difftori|tdmpc|sac [--steps N] [--seed S] [--device cpu|cuda]
                             [--num-envs N] [--config file.json] [--out runs/DIR] [--resume]
-          difftori rl eval --run runs/DIR [--episodes N]
+          difftori rl eval --run runs/DIR [--episodes N] [--config overrides.json]
           difftori rl compare runs/A runs/B ... [--published DIR] [--task NAME] [--out curves.png]
 
         --num-envs N   train on N copies of the task stepped in lockstep (config key num_envs, default 1):
                        one episode per copy per round, the agent acting for all N in one batched call; every
                        env step of every copy counts towards --steps, and the updates per env step stay as
                        configured. Evaluation always runs its eval_episodes episodes in parallel.
+        eval --config  JSON overrides of how the saved agent acts, for this evaluation only (e.g.
+                       {"solver_step_size": 1e-4}); keys that define the networks or the task are refused.
         """;
 
     public static int Run(string[] args)
@@ -84,7 +86,8 @@ public static class RlCommand
     {
         string run = o.Value("run") ?? throw new ArgumentException("eval needs --run runs/DIR");
         int? episodes = o.Value("episodes") is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : null;
-        double score = Evaluation.EvaluateRun(run, episodes);
+        string? overrides = o.Value("config") is { } path ? File.ReadAllText(path) : null;
+        double score = Evaluation.EvaluateRun(run, episodes, overrides);
         Console.WriteLine($"{run}: mean evaluation return {score:F2}");
         return 0;
     }

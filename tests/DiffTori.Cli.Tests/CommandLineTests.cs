@@ -120,6 +120,48 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void EvalOverridesChangeHowTheSavedAgentActs_ButNotItsNetworks()
+    {
+        string root = TempFolder();
+        string run = Path.Combine(root, "run");
+        string Overrides(string json)
+        {
+            string file = Path.Combine(root, $"o{Guid.NewGuid():N}.json");
+            File.WriteAllText(file, json);
+            return file;
+        }
+        try
+        {
+            string tiny = Overrides("""
+                {"hidden_dim": 16, "encoder_dim": 16, "latent_dim": 8, "batch_size": 8, "seed_steps": 160,
+                 "eval_every": 320, "eval_episodes": 1, "checkpoint_every": 320, "solver_iterations": 4}
+                """);
+            var train = Run("rl", "train", "--task", "cartpole-swingup", "--agent", "difftori", "--steps", "320", "--config", tiny, "--out", run);
+            Assert.True(train.Code == 0, train.Err);
+            double Score(string output) => double.Parse(output.Split("mean evaluation return ")[1], System.Globalization.CultureInfo.InvariantCulture);
+
+            var plain = Run("rl", "eval", "--run", run, "--episodes", "2");
+            Assert.True(plain.Code == 0, plain.Err);
+            var same = Run("rl", "eval", "--run", run, "--episodes", "2", "--config", Overrides("""{"solver_iterations": 4}"""));
+            Assert.Equal(Score(plain.Out), Score(same.Out));
+            var bolder = Run("rl", "eval", "--run", run, "--episodes", "2", "--config", Overrides("""{"solver_iterations": 30, "solver_step_size": 0.5}"""));
+            Assert.True(bolder.Code == 0, bolder.Err);
+            Assert.NotEqual(Score(plain.Out), Score(bolder.Out));
+
+            var refused = Run("rl", "eval", "--run", run, "--config", Overrides("""{"hidden_dim": 32}"""));
+            Assert.Equal(2, refused.Code);
+            Assert.Contains("'hidden_dim'", refused.Err);
+            var typo = Run("rl", "eval", "--run", run, "--config", Overrides("""{"solver_iteratons": 3}"""));
+            Assert.Equal(2, typo.Code);
+            Assert.Contains("solver_iteratons", typo.Err);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void TrainWithoutATaskSaysWhatIsMissing()
     {
         var (code, _, error) = Run("rl", "train", "--agent", "sac");
