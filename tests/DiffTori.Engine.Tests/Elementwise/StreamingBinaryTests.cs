@@ -40,7 +40,7 @@ public class StreamingBinaryTests
 
     /// <summary>0 = separate output, 1 = y is a, 2 = y is b.</summary>
     private static Gen<(int N, BinaryOp Op, int Alias, int Seed)> Cases =>
-        from n in Gen.OneOf(Gens.Extent(300), Gen.Elements(1, 7, 8, 15, 16, 17, 31, 33, 1021, 4099))
+        from n in Gen.OneOf(Gens.Extent(300), Gen.Elements(1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 96, 97, 1021, 4099))
         from op in Gen.Elements(Ops4)
         from alias in Gen.Choose(0, 2)
         from seed in Gens.Seed
