@@ -237,12 +237,16 @@ internal sealed class RowSplitJob<T> : IParallelWork where T : unmanaged, IFloat
         && CpuParallel.Threads > 1
         && spec.M >= 2 * GemmConfig.MR && !SmallGemm.Applies(spec.M, spec.N, spec.TransA, spec.TransB);
 
+    /// <summary>
+    /// The operands are written only when they differ from the previous call's and are kept afterwards (unlike
+    /// the other jobs, which clear them): in a loop of identical products the line holding them then stays in
+    /// the worker's cache, and a cache miss is a sizable part of a call this short.
+    /// </summary>
     public void Run(in GemmOperands<T> g)
     {
-        _operands = g;
+        if (!g.SameAs(_operands)) _operands = g;
         int parts = Math.Min(CpuParallel.Threads, g.M / GemmConfig.MR);
-        try { CpuParallel.RunSmall(this, parts); }
-        finally { _operands = default; }
+        CpuParallel.RunSmall(this, parts);
     }
 
     public void Execute(int part, int parts) => Band(_operands, part, parts);

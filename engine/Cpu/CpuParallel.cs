@@ -15,11 +15,11 @@ internal interface IParallelWork
 /// a kernel (GEMM, conv, elementwise, reductions) across cores allocates nothing (unlike Parallel.For, which
 /// allocates tasks and closures per call). The caller runs part 0 itself; worker w always runs part w + 1, so a
 /// kernel that splits its data the same way on every call finds each part in the same core's cache.
-/// Hand-off and completion go through one flag per worker that both sides spin on; a worker that has had no
+/// Hand-off and completion go through per-worker sequence numbers that both sides spin on; a worker that has had no
 /// work for <see cref="SpinTicks"/> blocks on an event, and only then does posting cost a wake-up system call.
 /// If the pool is already in use (another thread's kernel, or a nested call), the work runs on the calling thread.
 /// On a busy machine a worker may be slow to wake: when the caller is done with its own part and a worker
-/// has not started yet, the caller takes that part back and runs it instead of waiting for the wake-up.
+/// has not started within a microsecond, the caller takes that part back and runs it instead of waiting.
 /// </summary>
 internal static class CpuParallel
 {
@@ -74,14 +74,13 @@ internal static class CpuParallel
             catch (Exception e) { mine = e; }
             for (int w = 0; w < parts - 1; w++)
             {
-                if (Workers[w].TryWithdraw())
+                if (Workers[w].Join(out var error))
                 {
-                    try { work.Execute(w + 1, parts); }
-                    catch (Exception e) { mine ??= e; }
+                    mine ??= error;
                     continue;
                 }
-                var error = Workers[w].Join();
-                mine ??= error;
+                try { work.Execute(w + 1, parts); }
+                catch (Exception e) { mine ??= e; }
             }
             if (mine is not null) ExceptionDispatchInfo.Capture(mine).Throw();
         }
@@ -114,31 +113,48 @@ internal static class CpuParallel
     }
 
     /// <summary>
-    /// What a caller and a worker exchange, alone on one cache line (padding on both sides keeps other data, which
-    /// either thread may be writing, off it): a post and a completion each move just this line between the cores.
+    /// What a caller and a worker exchange, in three groups 128 bytes apart (no two share a cache line or an
+    /// adjacent-line prefetch pair), each written by one side only in the steady state:
+    /// - the post (caller): the part and a sequence number that counts posts;
+    /// - the claim (worker): the number of the last post taken. The caller writes it only to take back a part
+    ///   the worker has not started, so the worker's claim is normally an update of a line it already owns;
+    /// - the completion (worker): the number of the last post finished, and its error.
+    /// A hand-off then moves just the post line to the worker and the completion line back.
     /// </summary>
-    [StructLayout(LayoutKind.Explicit, Size = 192)]
+    [StructLayout(LayoutKind.Explicit, Size = 448)]
     private struct HandOff
     {
         [FieldOffset(64)] public IParallelWork? Work;
-        [FieldOffset(72)] public Exception? Error;
-        /// <summary>Idle, Posted, Running or Finished (see <see cref="Worker"/>).</summary>
-        [FieldOffset(80)] public int State;
-        /// <summary>1 while the worker is blocked (or about to block) on its wake-up event.</summary>
-        [FieldOffset(84)] public int WorkerSleeping;
+        [FieldOffset(72)] public int Posted;
+        [FieldOffset(76)] public int Part;
+        [FieldOffset(80)] public int Parts;
         /// <summary>1 while the caller is blocked (or about to block) on the completion event.</summary>
-        [FieldOffset(88)] public int CallerWaiting;
-        [FieldOffset(92)] public int Part;
-        [FieldOffset(96)] public int Parts;
+        [FieldOffset(84)] public int CallerWaiting;
+
+        [FieldOffset(192)] public int Claimed;
+
+        [FieldOffset(320)] public Exception? Error;
+        [FieldOffset(328)] public int Done;
+        /// <summary>1 while the worker is blocked (or about to block) on its wake-up event.</summary>
+        [FieldOffset(332)] public int WorkerSleeping;
     }
 
     private sealed class Worker
     {
-        // A finished part stays Finished until the next post: nothing needs to be written back after a join.
-        private const int Idle = 0, Posted = 1, Running = 2, Finished = 3;
+        /// <summary>
+        /// How long a caller done with its own part waits for the worker to finish before it looks whether the
+        /// worker has started at all (and takes the part back if not). Looking sooner would pull the claim line
+        /// away from the worker on every call; a worker that has started usually finishes within this time.
+        /// </summary>
+        private static readonly long GraceTicks = Stopwatch.Frequency / 1_000_000; // 1 µs
+
         private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
         private readonly ManualResetEventSlim _done = new(false, spinCount: 1);
         private HandOff _h;
+        /// <summary>Number of the latest post (only the caller holding the pool touches it).</summary>
+        private int _sequence;
+        /// <summary>True when the last part posted was taken back because the worker had not started it.</summary>
+        private bool _late;
 
         public Worker(int index)
         {
@@ -151,48 +167,67 @@ internal static class CpuParallel
         public void Post(IParallelWork work, int part, int parts)
         {
             _h.Work = work;
-            _h.Error = null;
             _h.Part = part;
             _h.Parts = parts;
-            // A full fence between publishing the part and reading the sleeping flag (the worker does the mirror
-            // image), so that either the worker sees the part or this thread sees that it must wake the worker.
-            Interlocked.Exchange(ref _h.State, Posted);
+            _sequence = unchecked(_sequence + 1);
+            // A full fence between publishing the post and reading the sleeping flag (the worker does the mirror
+            // image), so that either the worker sees the post or this thread sees that it must wake the worker.
+            Interlocked.Exchange(ref _h.Posted, _sequence);
             if (Volatile.Read(ref _h.WorkerSleeping) != 0) _wake.Set();
         }
 
-        /// <summary>Withdraw the posted part if the worker has not picked it up yet (a plain read first: usually it has).</summary>
-        public bool TryWithdraw() =>
-            Volatile.Read(ref _h.State) == Posted && Interlocked.CompareExchange(ref _h.State, Idle, Posted) == Posted;
-
-        public Exception? Join()
+        /// <summary>
+        /// Wait for the posted part: true when the worker ran it (its exception, if any, in error); false when
+        /// the worker had not started it and the caller took it back (the caller must then run it).
+        /// </summary>
+        public bool Join(out Exception? error)
         {
-            WaitUntil(ref _h.State, Finished, ref _h.CallerWaiting, _done);
-            return _h.Error;
+            int s = _sequence;
+            // After a call where the worker was late, look at once (on a busy machine it stays late for a while).
+            if (!SpinFor(ref _h.Done, s, _late ? 0 : GraceTicks))
+            {
+                if (Volatile.Read(ref _h.Claimed) != s && Interlocked.CompareExchange(ref _h.Claimed, s, unchecked(s - 1)) == unchecked(s - 1))
+                {
+                    _late = true;
+                    error = null;
+                    return false;
+                }
+                WaitFor(ref _h.Done, s, equal: true, ref _h.CallerWaiting, _done);
+            }
+            _late = false;
+            error = _h.Error;
+            return true;
         }
 
         private void Loop()
         {
+            int seen = 0;
             while (true)
             {
-                WaitUntil(ref _h.State, Posted, ref _h.WorkerSleeping, _wake);
-                // A part withdrawn by the caller (state back to Idle) is skipped.
-                if (Interlocked.CompareExchange(ref _h.State, Running, Posted) != Posted) continue;
+                WaitFor(ref _h.Posted, seen, equal: false, ref _h.WorkerSleeping, _wake);
+                int s = Volatile.Read(ref _h.Posted);
+                seen = s;
+                // A part the caller took back (claimed already) is skipped.
+                if (Interlocked.CompareExchange(ref _h.Claimed, s, unchecked(s - 1)) != unchecked(s - 1)) continue;
+                Exception? error = null;
                 try { _h.Work!.Execute(_h.Part, _h.Parts); }
-                catch (Exception e) { _h.Error = e; }
-                Interlocked.Exchange(ref _h.State, Finished);
+                catch (Exception e) { error = e; }
+                _h.Error = error;
+                // Full fence before reading the caller's waiting flag (the mirror image of the caller's).
+                Interlocked.Exchange(ref _h.Done, s);
                 if (Volatile.Read(ref _h.CallerWaiting) != 0) _done.Set();
             }
         }
 
         /// <summary>
-        /// Spin until the state equals value; if that takes too long, raise the sleeping flag (so the other side
-        /// knows to set the signal) and block on the signal until it does.
+        /// Spin until (field == value) == equal; if that takes longer than <see cref="SpinTicks"/>, raise the
+        /// sleeping flag (so the other side knows to set the signal) and block on the signal until it holds.
         /// </summary>
-        private static void WaitUntil(ref int state, int value, ref int sleepingFlag, ManualResetEventSlim signal)
+        private static void WaitFor(ref int field, int value, bool equal, ref int sleepingFlag, ManualResetEventSlim signal)
         {
-            if (SpinUntil(ref state, value)) return;
+            if (SpinUntil(ref field, value, equal)) return;
             Interlocked.Exchange(ref sleepingFlag, 1);
-            while (Volatile.Read(ref state) != value)
+            while ((Volatile.Read(ref field) == value) != equal)
             {
                 signal.Wait();
                 signal.Reset();
@@ -200,23 +235,40 @@ internal static class CpuParallel
             Volatile.Write(ref sleepingFlag, 0);
         }
 
+        /// <summary>Poll until field == value (true) or the given ticks have passed (false).</summary>
+        private static bool SpinFor(ref int field, int value, long ticks)
+        {
+            if (Volatile.Read(ref field) == value) return true;
+            if (ticks <= 0) return false;
+            long start = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                for (int i = 0; i < 16; i++)
+                {
+                    if (Volatile.Read(ref field) == value) return true;
+                    Thread.SpinWait(1);
+                }
+                if (Stopwatch.GetTimestamp() - start > ticks) return Volatile.Read(ref field) == value;
+            }
+        }
+
         /// <summary>
-        /// Poll until the state equals value (true) or <see cref="SpinTicks"/> have passed (false); after
+        /// Poll until (field == value) == equal (true) or <see cref="SpinTicks"/> have passed (false); after
         /// <see cref="YieldTicks"/> the core is offered to other threads between rounds of polling.
         /// </summary>
-        private static bool SpinUntil(ref int state, int value)
+        private static bool SpinUntil(ref int field, int value, bool equal)
         {
-            if (Volatile.Read(ref state) == value) return true;
+            if ((Volatile.Read(ref field) == value) == equal) return true;
             long start = Stopwatch.GetTimestamp();
             while (true)
             {
                 for (int i = 0; i < 64; i++)
                 {
-                    if (Volatile.Read(ref state) == value) return true;
+                    if ((Volatile.Read(ref field) == value) == equal) return true;
                     Thread.SpinWait(1);
                 }
                 long waited = Stopwatch.GetTimestamp() - start;
-                if (waited > SpinTicks) return Volatile.Read(ref state) == value;
+                if (waited > SpinTicks) return (Volatile.Read(ref field) == value) == equal;
                 if (waited > YieldTicks) Thread.Yield();
             }
         }

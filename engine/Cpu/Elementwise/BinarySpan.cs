@@ -18,16 +18,20 @@ internal static class BinarySpan
             ApplyOne(op, a, b, y, aScalar, bScalar);
             return;
         }
-        // Slice by slice, so the result is written through the cache (see CacheSlices).
+        // Slice by slice, so the result is written through the cache (see CacheSlices). Operands this large
+        // stream from L3, where the 256-bit kernel of StreamingBinary is faster for the arithmetic ops.
+        bool streaming = !aScalar && !bScalar && StreamingBinary.Supports(op);
         int slice = CacheSlices.Length<T>();
         for (int start = 0; start < y.Length; start += slice)
         {
             int len = Math.Min(slice, y.Length - start);
-            ApplyOne(op, aScalar ? a : a.Slice(start, len), bScalar ? b : b.Slice(start, len), y.Slice(start, len), aScalar, bScalar);
+            if (streaming) StreamingBinary.Apply(op, a.Slice(start, len), b.Slice(start, len), y.Slice(start, len));
+            else ApplyOne(op, aScalar ? a : a.Slice(start, len), bScalar ? b : b.Slice(start, len), y.Slice(start, len), aScalar, bScalar);
         }
     }
 
-    private static void ApplyOne<T>(BinaryOp op, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, bool aScalar, bool bScalar)
+    /// <summary>One call of TensorPrimitives (or of the comparison kernels) over the whole spans.</summary>
+    internal static void ApplyOne<T>(BinaryOp op, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, bool aScalar, bool bScalar)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (aScalar && bScalar)

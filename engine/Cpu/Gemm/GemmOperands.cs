@@ -14,6 +14,12 @@ internal struct GemmOperands<T> where T : unmanaged, IFloatingPointIeee754<T>
     public bool TransA, TransB;
     public T Alpha, Beta;
 
+    /// <summary>True when both describe the same product on the same arrays.</summary>
+    public readonly bool SameAs(in GemmOperands<T> o) =>
+        ReferenceEquals(A, o.A) && ReferenceEquals(B, o.B) && ReferenceEquals(C, o.C)
+        && OffsetA == o.OffsetA && OffsetB == o.OffsetB && OffsetC == o.OffsetC && M == o.M && N == o.N && K == o.K
+        && TransA == o.TransA && TransB == o.TransB && Alpha == o.Alpha && Beta == o.Beta;
+
     /// <summary>Element (i, p) of op(A).</summary>
     public readonly T AAt(int i, int p) => TransA ? A[OffsetA + p * M + i] : A[OffsetA + i * K + p];
 
