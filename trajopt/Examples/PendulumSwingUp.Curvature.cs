@@ -18,19 +18,13 @@ public static partial class PendulumSwingUp
             double alpha = l1 * cp - l0 * sp;                     // ∂²(λ·f)/∂c∂φ
             double beta = -l0 * cp - l1 * sp;                     // ∂²(λ·f)/∂s∂φ
             double gamma = l0 * (s * sp - c * cp) - l1 * (s * cp + c * sp); // ∂²(λ·f)/∂φ²
-            Span<double> p = [0, dt * dt * ga, dt, dt * dt * gb];
-            Span<double> h = stackalloc double[16];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++)
-                    h[i * 4 + j] = gamma * p[i] * p[j]
-                        + alpha * ((i == 0 ? p[j] : 0) + (j == 0 ? p[i] : 0))
-                        + beta * ((i == 1 ? p[j] : 0) + (j == 1 ? p[i] : 0));
-            for (int i = 0; i < 3; i++)
-            {
-                for (int j = 0; j < 3; j++) hxx[i * 3 + j] += h[i * 4 + j];
-                hux[i] += h[3 * 4 + i];
-            }
-            huu[0] += h[15];
+            // p = (0, p1, p2, p3); p_c = 0 leaves the c row as α·p and no γ or β terms.
+            const double p1 = dt * dt * ga, p2 = dt, p3 = dt * dt * gb;
+            hxx[1] += alpha * p1; hxx[2] += alpha * p2;
+            hxx[3] += alpha * p1; hxx[4] += gamma * p1 * p1 + 2 * beta * p1; hxx[5] += gamma * p1 * p2 + beta * p2;
+            hxx[6] += alpha * p2; hxx[7] += gamma * p1 * p2 + beta * p2; hxx[8] += gamma * p2 * p2;
+            hux[0] += alpha * p3; hux[1] += gamma * p1 * p3 + beta * p3; hux[2] += gamma * p2 * p3;
+            huu[0] += gamma * p3 * p3;
         }
     }
 }
