@@ -84,8 +84,7 @@ public class DynamicsCurvatureTests
     {
         var p = Make(name, 4);
         // The same problem whose analytic dynamics give Jacobians only: its curvature comes from the Var dynamics.
-        var varOnly = new TrajProblem(p.StateDim, p.ControlDim, p.Horizon, p.Dynamics, p.StageCost, p.TerminalCost)
-        { AnalyticDynamics = new JacobiansOnly(p.AnalyticDynamics!), AnalyticCost = p.AnalyticCost, StageCostIgnoresTime = true };
+        var varOnly = WithoutClosedFormCurvature.Of(p);
         int n = p.StateDim, m = p.ControlDim, T = p.Horizon;
         Prop.ForAll(Gen.Choose(1, 4).Zip(Gen.Choose(0, 10000)).ToArbitrary(), tuple =>
         {
@@ -112,11 +111,5 @@ public class DynamicsCurvatureTests
             }
             Same(reference.Lxx, closed.Lxx, "lxx"); Same(reference.Luu, closed.Luu, "luu"); Same(reference.Lux, closed.Lux, "lux");
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(15));
-    }
-
-    /// <summary>Closed-form step and Jacobians without the curvature interface.</summary>
-    private sealed class JacobiansOnly(IAnalyticDynamics inner) : IAnalyticDynamics
-    {
-        public void Step(ReadOnlySpan<double> x, ReadOnlySpan<double> u, Span<double> next, Span<double> a, Span<double> b) => inner.Step(x, u, next, a, b);
     }
 }

@@ -67,9 +67,7 @@ public class LinearizedCostGradientTests
         // Time-invariant stage costs and parameter-free dynamics: the all-steps-at-once paths, with the dynamics'
         // curvature in closed form (no Var model runs) or without it (the Var dynamics differentiated twice).
         var problem = cartPole ? CartPole.Problem(8) : PendulumSwingUp.Problem(8);
-        if (!closedFormCurvature)
-            problem = new TrajProblem(problem.StateDim, problem.ControlDim, problem.Horizon, problem.Dynamics, problem.StageCost, problem.TerminalCost)
-            { AnalyticDynamics = new JacobiansOnly(problem.AnalyticDynamics!), AnalyticCost = problem.AnalyticCost, StageCostIgnoresTime = true };
+        if (!closedFormCurvature) problem = WithoutClosedFormCurvature.Of(problem);
         Assert.True(problem.StageCostIgnoresTime);
         int n = problem.StateDim, T = problem.Horizon;
         var rng = new Random(5 + batch);
@@ -87,12 +85,6 @@ public class LinearizedCostGradientTests
         AssertClose(reference.Value.ToDoubleArray(), fast.Value.ToDoubleArray(), "g");
         AssertClose(Autograd.Grad([F.Sum(reference * w)], [x0])[0].Value.ToDoubleArray(),
             Autograd.Grad([F.Sum(fast * w)], [x0])[0].Value.ToDoubleArray(), "d(w·g)/dx0");
-    }
-
-    /// <summary>Closed-form step and Jacobians without the curvature interface.</summary>
-    private sealed class JacobiansOnly(IAnalyticDynamics inner) : IAnalyticDynamics
-    {
-        public void Step(ReadOnlySpan<double> x, ReadOnlySpan<double> u, Span<double> next, Span<double> a, Span<double> b) => inner.Step(x, u, next, a, b);
     }
 
     private static void AssertClose(double[] expected, double[] actual, string what)

@@ -9,34 +9,49 @@ namespace DiffTori.TrajOpt;
 /// only x0 moves g: d = States(x0 − x̄0), and the Lagrangian Σ ℓ_t + λ̄_{t+1}·f_t + ℓ_T is quadratic to first order in
 /// d, so the gradient pieces of <see cref="LinearizedCostGradient"/> become G − value = H_xx d and
 /// GU = ∇_uℓ_t + B_tᵀλ̄_{t+1} + H_ux d, with H = ∇²ℓ + Σ_i λ̄_{t+1,i} ∇²f_i. That has the same first derivatives as
-/// differentiating the Var dynamics twice, without running them: per example, the costate λ̄, g's value and H come
-/// from one pass over the horizon (large batches split over both cores), and the graph is four linear ops.
+/// differentiating the Var dynamics twice, without running them.
+/// In three steps, so that the implicit backward can run its Riccati sweep on lin's cost Hessians before the
+/// curvature goes into them (no copy): <see cref="Value"/> (at construction), <see cref="AddCurvature"/>, <see cref="Attach"/>.
+/// Each of the first two is one pass per example over the horizon (the costate λ̄ recomputed, cheaper than stored),
+/// large batches split over both cores.
 /// </summary>
 internal sealed class ClosedFormCostGradient : CpuParallelWork
 {
     private readonly Linearization _lin;
-    private readonly double[] _xs, _us, _g, _hxx, _hux;
+    private readonly double[] _xs, _us;
     private readonly IAnalyticDynamicsCurvature _curvature;
+    // Targets of the running pass: null for the value pass.
+    private double[]? _hxx, _huu, _hux;
 
-    private ClosedFormCostGradient(Linearization lin, IlqrResult solution, IAnalyticDynamicsCurvature curvature, bool withCurvature)
+    /// <summary>lin: A, Bu and the cost derivatives along the solution. Computes <see cref="Value"/>.</summary>
+    public ClosedFormCostGradient(Linearization lin, IlqrResult solution, IAnalyticDynamicsCurvature curvature)
     {
         _lin = lin; _xs = solution.XFlat; _us = solution.UFlat; _curvature = curvature;
-        _g = new double[lin.Batch * lin.Horizon * lin.M];
-        _hxx = withCurvature ? new double[lin.Lxx.Length] : [];
-        _hux = withCurvature ? new double[lin.Lux.Length] : [];
+        Value = new double[lin.Batch * lin.Horizon * lin.M];
+        RunPass();
     }
 
-    /// <summary>g with exact first derivatives wrt x0 (lin: A, Bu and the cost derivatives along the solution; left unchanged).</summary>
-    public static Var Compute(Var x0, IlqrResult solution, Linearization lin, IAnalyticDynamicsCurvature curvature)
+    /// <summary>g's value [B·T·m]: ∇_uℓ_t + B_tᵀλ̄_{t+1}.</summary>
+    public double[] Value { get; }
+
+    /// <summary>
+    /// Adds Σ_i λ̄_{t+1,i} ∇²f_i (t &lt; T) to blocks laid out as lin.Lxx, lin.Luu (null: not wanted) and lin.Lux;
+    /// given lin's own, they become the Hessians of the Lagrangian.
+    /// </summary>
+    public void AddCurvature(double[] hxx, double[]? huu, double[] hux)
     {
-        int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M;
-        var job = new ClosedFormCostGradient(lin, solution, curvature, x0.RequiresGrad);
-        // Both cores only when each part has enough examples (one is a few µs).
-        if (B >= 32 && Threads > 1) job.Run(2);
-        else job.Execute(0, 1);
-        var gValue = new Var(Tensor.FromDoubles(job._g, new Shape(B, T, m), x0.DType, x0.Device));
+        _hxx = hxx; _huu = huu; _hux = hux;
+        try { RunPass(); }
+        finally { _hxx = _huu = _hux = null; }
+    }
+
+    /// <summary>g as a Var: its value plus the linear ops of d whose first derivatives wrt x0 are exact (hxx, hux: the Lagrangian's Hessians).</summary>
+    public Var Attach(Var x0, double[] hxx, double[] hux)
+    {
+        var lin = _lin;
+        var gValue = new Var(Tensor.FromDoubles(Value, new Shape(lin.Batch, lin.Horizon, lin.M), x0.DType, x0.Device));
         if (!x0.RequiresGrad) return gValue;
-        var h = new CostCurvature(job._hxx, job._hux, B, T, n, m);
+        var h = new CostCurvature(hxx, hux, lin.Batch, lin.Horizon, lin.N, lin.M);
         var sweeps = new LinearizedSweeps(lin);
         using (Autograd.EnableGrad())
         {
@@ -45,13 +60,19 @@ internal sealed class ClosedFormCostGradient : CpuParallelWork
         }
     }
 
+    // Both cores only when each part has enough examples (one is a few µs).
+    private void RunPass()
+    {
+        if (_lin.Batch >= 32 && Threads > 1) Run(2);
+        else Execute(0, 1);
+    }
+
     public override void Execute(int part, int parts)
     {
         var lin = _lin;
-        int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M, nn = n * n;
-        bool withCurvature = _hxx.Length > 0;
+        int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M;
         var lam = new double[(T + 1) * n];
-        var huu = new double[m * m]; // H_uu does not act on d
+        var scratchUu = _huu is null ? new double[m * m] : null;
         for (int b = part * B / parts, end = (part + 1) * B / parts; b < end; b++)
         {
             // Costate λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1}.
@@ -68,21 +89,25 @@ internal sealed class ClosedFormCostGradient : CpuParallelWork
             }
             for (int t = 0; t < T; t++)
             {
-                // g_t = ∇_uℓ_t + B_tᵀλ̄_{t+1}
-                var bu = lin.BSpan(b, t); var next = lam.AsSpan((t + 1) * n, n); var lu = lin.LuSpan(b, t);
-                for (int i = 0; i < m; i++)
-                {
-                    double acc = lu[i];
-                    for (int j = 0; j < n; j++) acc += bu[j * m + i] * next[j];
-                    _g[(b * T + t) * m + i] = acc;
-                }
-                if (!withCurvature) continue;
                 int r = b * T + t, xo = (b * (T + 1) + t) * n;
-                var hxx = _hxx.AsSpan(xo * n, nn); var hux = _hux.AsSpan(r * m * n, m * n);
-                lin.LxxSpan(b, t).CopyTo(hxx); lin.LuxSpan(b, t).CopyTo(hux);
-                _curvature.AddCurvature(_xs.AsSpan(xo, n), _us.AsSpan(r * m, m), next, hxx, huu, hux);
+                var next = lam.AsSpan((t + 1) * n, n);
+                if (_hxx is null)
+                {
+                    var bu = lin.BSpan(b, t); var lu = lin.LuSpan(b, t);
+                    for (int i = 0; i < m; i++)
+                    {
+                        double acc = lu[i];
+                        for (int j = 0; j < n; j++) acc += bu[j * m + i] * next[j];
+                        Value[r * m + i] = acc;
+                    }
+                }
+                else
+                {
+                    var huu = _huu is null ? scratchUu : _huu.AsSpan(r * m * m, m * m);
+                    _curvature.AddCurvature(_xs.AsSpan(xo, n), _us.AsSpan(r * m, m), next,
+                        _hxx.AsSpan(xo * n, n * n), huu, _hux!.AsSpan(r * m * n, m * n));
+                }
             }
-            if (withCurvature) lin.LxxSpan(b, T).CopyTo(_hxx.AsSpan((b * (T + 1) + T) * nn, nn));
         }
     }
 }

@@ -26,9 +26,11 @@ public static class IlqrImplicit
         var lin = new Linearization(B, T, n, m);
         var ev = new ProblemEvaluator(problem, dtype);
         Linearize(ev, B, solution, lin);
-        // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0.
-        var g = LinearizedCostGradient.Compute(problem, x0, solution, lin, linChangesLater: exactHessian); // [B, T, m]
-        var gv = HostDoubles.Read(g.Value);
+        // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0; in closed form its
+        // graph waits until the Riccati sweep below has read lin's Hessians (it then adds the dynamics' curvature to them).
+        var closedForm = LinearizedCostGradient.TryClosedForm(problem, x0, solution, lin);
+        var g = closedForm is null ? LinearizedCostGradient.Compute(problem, x0, solution, lin, linChangesLater: exactHessian) : null; // [B, T, m]
+        var gv = closedForm is null ? HostDoubles.Read(g!.Value) : closedForm.Value;
         var free = new bool[B * T * m];
         for (int i = 0; i < free.Length; i++)
         {
@@ -38,13 +40,22 @@ public static class IlqrImplicit
             double tol = activeTolerance * (1 + hi - lo);
             if ((u <= lo + tol && gv[i] > 0) || (u >= hi - tol && gv[i] < 0)) free[i] = false;
         }
-        if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
+        if (exactHessian)
+        {
+            if (closedForm is null) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
+            else closedForm.AddCurvature(lin.Lxx, lin.Luu, lin.Lux);
+        }
         var gains = Riccati(lin, free, B, T, n, m);
         var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
+        if (closedForm is not null)
+        {
+            if (!exactHessian) closedForm.AddCurvature(lin.Lxx, lin.Luu, lin.Lux); // the sweep is done with the model's Hessians
+            g = closedForm.Attach(x0, lin.Lxx, lin.Lux);
+        }
 
         // delta = S(g ⊙ free) with S = −H⁻¹ the LQR solve; only its gradient matters (its value is cancelled below),
         // so g itself stands in, with a hook that maps the incoming gradient w to free ⊙ Sᵀw.
-        g.RegisterHook(lqr.MaskedTransposeHook(free));
+        g!.RegisterHook(lqr.MaskedTransposeHook(free));
         Var outU;
         using (Autograd.EnableGrad())
             outU = new Var(solution.U) + (g - new Var(g.Value));

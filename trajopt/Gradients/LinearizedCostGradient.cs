@@ -34,16 +34,14 @@ internal static class LinearizedCostGradient
         Var C(double[] v, params int[] s) => new(Tensor.FromDoubles(v, new Shape(s), dtype, device));
         var xs = solution.XFlat; var us = solution.UFlat;
 
-        var probeX = new Var(Tensor.FromDoubles(xs.AsSpan(0, n), new Shape(1, n), dtype, device));
-        var probeU = new Var(Tensor.FromDoubles(us.AsSpan(0, m), new Shape(1, m), dtype, device));
-        bool costInClosedForm, dynamicsCaptureParameters;
-        using (Autograd.EnableGrad())
-        {
-            costInClosedForm = p.AnalyticCost is not null && !CostCapturesParameters(p, probeX, probeU);
-            dynamicsCaptureParameters = p.Dynamics!(probeX, probeU).RequiresGrad;
-        }
+        var (costInClosedForm, dynamicsCaptureParameters) = Probe(p, solution, dtype, device);
         if (costInClosedForm && !dynamicsCaptureParameters && p.AnalyticDynamics is IAnalyticDynamicsCurvature closedForm)
-            return ClosedFormCostGradient.Compute(x0, solution, lin, closedForm);
+        {
+            var cf = new ClosedFormCostGradient(lin, solution, closedForm);
+            var hxx = (double[])lin.Lxx.Clone(); var hux = (double[])lin.Lux.Clone();
+            cf.AddCurvature(hxx, null, hux);
+            return cf.Attach(x0, hxx, hux);
+        }
 
         // Costate along the solution: λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1}.
         var sweeps = new LinearizedSweeps(lin);
@@ -108,6 +106,27 @@ internal static class LinearizedCostGradient
             var res = gu + sweeps.ControlsOfCostates(gxDelta);
             return res;
         }
+    }
+
+    /// <summary>
+    /// The closed-form twin of <see cref="Compute"/> when it applies (both models capture no parameters, the cost
+    /// has closed-form derivatives and the dynamics closed-form curvature), else null.
+    /// </summary>
+    public static ClosedFormCostGradient? TryClosedForm(TrajProblem p, Var x0, IlqrResult solution, Linearization lin)
+    {
+        if (p.AnalyticDynamics is not IAnalyticDynamicsCurvature curvature || p.AnalyticCost is null) return null;
+        var (costInClosedForm, dynamicsCaptureParameters) = Probe(p, solution, x0.DType, x0.Device);
+        return costInClosedForm && !dynamicsCaptureParameters ? new ClosedFormCostGradient(lin, solution, curvature) : null;
+    }
+
+    /// <summary>Whether the cost can stand in by its closed form (it has one and captures no parameters) and whether the Var dynamics capture parameters, by one probe row.</summary>
+    private static (bool CostInClosedForm, bool DynamicsCaptureParameters) Probe(TrajProblem p, IlqrResult solution, DType dtype, Device device)
+    {
+        int n = p.StateDim, m = p.ControlDim;
+        var probeX = new Var(Tensor.FromDoubles(solution.XFlat.AsSpan(0, n), new Shape(1, n), dtype, device));
+        var probeU = new Var(Tensor.FromDoubles(solution.UFlat.AsSpan(0, m), new Shape(1, m), dtype, device));
+        using (Autograd.EnableGrad())
+            return (p.AnalyticCost is not null && !CostCapturesParameters(p, probeX, probeU), p.Dynamics!(probeX, probeU).RequiresGrad);
     }
 
     /// <summary>Whether the Var stage or terminal cost records a graph on constant inputs, i.e. captures parameters (one probe row; every step when the cost depends on t).</summary>
