@@ -64,7 +64,7 @@ internal static class LinearizedCostGradient
             {
                 var xRows = new double[B * T * n];
                 for (int b = 0; b < B; b++) xs.AsSpan(b * (T + 1) * n, T * n).CopyTo(xRows.AsSpan(b * T * n, T * n));
-                var fTheta = p.Dynamics(C(xRows, B * T, n), C(us, B * T, m));
+                var fTheta = p.Dynamics!(C(xRows, B * T, n), C(us, B * T, m));
                 var drive = F.Reshape(fTheta - new Var(fTheta.Value), B, T, n);
                 dAll = sweeps.States(F.Concat([F.Unsqueeze(d0, 1), drive], 1));
             }
