@@ -9,7 +9,7 @@ namespace DiffTori.TrajOpt;
 /// only x0 moves g: d = States(x0 − x̄0), and the Lagrangian Σ ℓ_t + λ̄_{t+1}·f_t + ℓ_T is quadratic to first order in
 /// d, so the gradient pieces of <see cref="LinearizedCostGradient"/> become G − value = H_xx d and
 /// GU = ∇_uℓ_t + B_tᵀλ̄_{t+1} + H_ux d, with H = ∇²ℓ + Σ_i λ̄_{t+1,i} ∇²f_i. That has the same first derivatives as
-/// differentiating the Var dynamics twice, without running them.
+/// differentiating the Var dynamics twice, without running them (<see cref="ClosedFormGradientAdjoint"/>).
 /// In three steps, so that the implicit backward can run its Riccati sweep on lin's cost Hessians before the
 /// curvature goes into them (no copy): <see cref="Value"/> (at construction), <see cref="AddCurvature"/>, <see cref="Attach"/>.
 /// Each of the first two is one pass per example over the horizon (the costate λ̄ recomputed, cheaper than stored),
@@ -45,19 +45,13 @@ internal sealed class ClosedFormCostGradient : CpuParallelWork
         finally { _hxx = _huu = _hux = null; }
     }
 
-    /// <summary>g as a Var: its value plus the linear ops of d whose first derivatives wrt x0 are exact (hxx, hux: the Lagrangian's Hessians).</summary>
+    /// <summary>g as a Var: its value, recorded as a function of x0 whose first derivatives are exact (hxx, hux: the Lagrangian's Hessians).</summary>
     public Var Attach(Var x0, double[] hxx, double[] hux)
     {
         var lin = _lin;
-        var gValue = new Var(Tensor.FromDoubles(Value, new Shape(lin.Batch, lin.Horizon, lin.M), x0.DType, x0.Device));
-        if (!x0.RequiresGrad) return gValue;
-        var h = new CostCurvature(hxx, hux, lin.Batch, lin.Horizon, lin.N, lin.M);
-        var sweeps = new LinearizedSweeps(lin);
+        var value = Tensor.FromDoubles(Value, new Shape(lin.Batch, lin.Horizon, lin.M), x0.DType, x0.Device);
         using (Autograd.EnableGrad())
-        {
-            var d = sweeps.States(x0 - new Var(x0.Value));
-            return gValue + h.ControlTerms(d) + sweeps.ControlsOfCostates(h.StateTerms(d));
-        }
+            return new ClosedFormGradientAdjoint(lin, hxx, hux).Record(value, x0);
     }
 
     // Both cores only when each part has enough examples (one is a few µs).
