@@ -65,6 +65,29 @@ public class ImplicitClosedFormTests
                 $"dx0[{i}]: Var path {reference.Dx0[i]}, closed form {closed.Dx0[i]}");
     }
 
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(false, 11)]
+    [InlineData(true, 40)]
+    public void LaneLinearizationEqualsPerExampleLinearization(bool cartPole, int batch)
+    {
+        const int T = 6;
+        var p = Make(cartPole, T);
+        int n = p.StateDim;
+        var x0 = Starts(cartPole, batch, batch);
+        var rng = new Random(batch);
+        var u0 = Tensor.FromDoubles(Enumerable.Range(0, batch * T).Select(_ => 4 * rng.NextDouble() - 2).ToArray(), new Shape(batch, T, 1), DType.Float64);
+        var sol = Ilqr.Solve(p, x0, u0, new IlqrOptions { MaxIterations = 2 });
+        var ev = new ProblemEvaluator(p, DType.Float64);
+        var lanes = new Linearization(batch, T, n, 1); var scalar = new Linearization(batch, T, n, 1);
+        IlqrImplicit.Linearize(ev, batch, sol, lanes);
+        ev.Linearize(batch, sol.XFlat, sol.UFlat, scalar);
+        // The lane models round as the per-example ones: equal to the last bit.
+        Assert.Equal(scalar.A, lanes.A); Assert.Equal(scalar.Bu, lanes.Bu);
+        Assert.Equal(scalar.Lx, lanes.Lx); Assert.Equal(scalar.Lxx, lanes.Lxx);
+        Assert.Equal(scalar.Lu, lanes.Lu); Assert.Equal(scalar.Luu, lanes.Luu); Assert.Equal(scalar.Lux, lanes.Lux);
+    }
+
     [Fact]
     public void ExactHessianMatchesFiniteDifferencesOnCartPole()
     {

@@ -63,25 +63,37 @@ public static class IlqrImplicit
         return outU;
     }
 
-    /// <summary>lin along the solution; closed-form models go example by example over both cores when the batch is large.</summary>
-    private static void Linearize(ProblemEvaluator ev, int B, IlqrResult solution, Linearization lin)
+    /// <summary>
+    /// lin along the solution; closed-form models go example by example (eight per lane group when they have lane
+    /// versions) over both cores when the batch is large.
+    /// </summary>
+    internal static void Linearize(ProblemEvaluator ev, int B, IlqrResult solution, Linearization lin)
     {
         var p = ev.Problem;
-        if (p.AnalyticDynamics is null || p.AnalyticCost is null || B < 32 || CpuParallelWork.Threads < 2)
+        if (p.AnalyticDynamics is null || p.AnalyticCost is null)
         {
             ev.Linearize(B, solution.XFlat, solution.UFlat, lin);
             return;
         }
-        new LinearizeJob(ev, solution, lin).Run(2);
+        var job = new LinearizeJob(ev, solution, lin);
+        if (B >= 32 && CpuParallelWork.Threads > 1) job.Run(2);
+        else job.Execute(0, 1);
     }
 
     private sealed class LinearizeJob(ProblemEvaluator ev, IlqrResult solution, Linearization lin) : CpuParallelWork
     {
         public override void Execute(int part, int parts)
         {
+            // Parts split at multiples of eight examples, so that lane groups stay whole.
+            int groups = (lin.Batch + 7) / 8;
+            int begin = Math.Min(lin.Batch, part * groups / parts * 8), end = Math.Min(lin.Batch, (part + 1) * groups / parts * 8);
+            if (LaneLinearization.For(ev.Problem) is { } lanes)
+            {
+                lanes.Fill(solution.XFlat, solution.UFlat, lin, begin, end);
+                return;
+            }
             var next = new double[lin.N];
-            for (int b = part * lin.Batch / parts, end = (part + 1) * lin.Batch / parts; b < end; b++)
-                ev.LinearizeExample(b, solution.XFlat, solution.UFlat, lin, next);
+            for (int b = begin; b < end; b++) ev.LinearizeExample(b, solution.XFlat, solution.UFlat, lin, next);
         }
     }
 
