@@ -11,9 +11,10 @@ namespace DiffTori.TrajOpt;
 /// GU = ∇_uℓ_t + B_tᵀλ̄_{t+1} + H_ux d, with H = ∇²ℓ + Σ_i λ̄_{t+1,i} ∇²f_i. That has the same first derivatives as
 /// differentiating the Var dynamics twice, without running them (<see cref="ClosedFormGradientAdjoint"/>).
 /// In three steps, so that the implicit backward can run its Riccati sweep on lin's cost Hessians before the
-/// curvature goes into them (no copy): <see cref="Value"/> (at construction), <see cref="AddCurvature"/>, <see cref="Attach"/>.
-/// Each of the first two is one pass per example over the horizon (the costate λ̄ recomputed, cheaper than stored),
-/// large batches split over both cores.
+/// curvature goes into them (no copy): the value, the curvature, the graph (<see cref="Attach"/>). The first two are
+/// one pass per example over the horizon (the costate λ̄ recomputed, cheaper than stored), over the whole batch
+/// (<see cref="ComputeValue"/>, <see cref="AddCurvature"/>: large batches split over both cores) or over a range of
+/// examples (<see cref="Values"/>, <see cref="Curvature"/>: for a caller that runs its own pass per example group).
 /// </summary>
 internal sealed class ClosedFormCostGradient : CpuParallelWork
 {
@@ -23,16 +24,18 @@ internal sealed class ClosedFormCostGradient : CpuParallelWork
     // Targets of the running pass: null for the value pass.
     private double[]? _hxx, _huu, _hux;
 
-    /// <summary>lin: A, Bu and the cost derivatives along the solution. Computes <see cref="Value"/>.</summary>
+    /// <summary>lin: A, Bu and the cost derivatives along the solution (filled before <see cref="ComputeValue"/> or <see cref="Values"/>).</summary>
     public ClosedFormCostGradient(Linearization lin, IlqrResult solution, IAnalyticDynamicsCurvature curvature)
     {
         _lin = lin; _xs = solution.XFlat; _us = solution.UFlat; _curvature = curvature;
         Value = new double[lin.Batch * lin.Horizon * lin.M];
-        RunPass();
     }
 
-    /// <summary>g's value [B·T·m]: ∇_uℓ_t + B_tᵀλ̄_{t+1}.</summary>
+    /// <summary>g's value [B·T·m]: ∇_uℓ_t + B_tᵀλ̄_{t+1} (after <see cref="ComputeValue"/>, or <see cref="Values"/> on every example).</summary>
     public double[] Value { get; }
+
+    /// <summary>Fills <see cref="Value"/> for the whole batch.</summary>
+    public void ComputeValue() => RunPass();
 
     /// <summary>
     /// Adds Σ_i λ̄_{t+1,i} ∇²f_i (t &lt; T) to blocks laid out as lin.Lxx, lin.Luu (null: not wanted) and lin.Lux;
@@ -64,43 +67,64 @@ internal sealed class ClosedFormCostGradient : CpuParallelWork
     public override void Execute(int part, int parts)
     {
         var lin = _lin;
-        int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M;
-        var lam = new double[(T + 1) * n];
-        var scratchUu = _huu is null ? new double[m * m] : null;
-        for (int b = part * B / parts, end = (part + 1) * B / parts; b < end; b++)
+        int B = lin.Batch, b0 = part * B / parts, b1 = (part + 1) * B / parts;
+        var lam = new double[(lin.Horizon + 1) * lin.N];
+        if (_hxx is null) Values(b0, b1, lam);
+        else Curvature(b0, b1, _hxx, _huu, _hux!, lam, new double[lin.M * lin.M]);
+    }
+
+    /// <summary><see cref="Value"/> of examples b0..b1−1; lam [(T+1)·n] is scratch.</summary>
+    public void Values(int b0, int b1, double[] lam)
+    {
+        var lin = _lin;
+        int T = lin.Horizon, n = lin.N, m = lin.M;
+        for (int b = b0; b < b1; b++)
         {
-            // Costate λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1}.
-            lin.LxSpan(b, T).CopyTo(lam.AsSpan(T * n, n));
-            for (int t = T - 1; t >= 0; t--)
+            Costates(b, lam);
+            for (int t = 0; t < T; t++)
             {
-                var a = lin.ASpan(b, t); var next = lam.AsSpan((t + 1) * n, n); var mu = lam.AsSpan(t * n, n);
-                lin.LxSpan(b, t).CopyTo(mu);
-                for (int j = 0; j < n; j++)
+                var bu = lin.BSpan(b, t); var lu = lin.LuSpan(b, t); var next = lam.AsSpan((t + 1) * n, n);
+                for (int i = 0; i < m; i++)
                 {
-                    double lj = next[j];
-                    for (int i = 0; i < n; i++) mu[i] += a[j * n + i] * lj;
+                    double acc = lu[i];
+                    for (int j = 0; j < n; j++) acc += bu[j * m + i] * next[j];
+                    Value[(b * T + t) * m + i] = acc;
                 }
             }
+        }
+    }
+
+    /// <summary><see cref="AddCurvature"/> for examples b0..b1−1 (huu null: into scratchUu [m·m]); lam [(T+1)·n] is scratch.</summary>
+    public void Curvature(int b0, int b1, double[] hxx, double[]? huu, double[] hux, double[] lam, double[] scratchUu)
+    {
+        var lin = _lin;
+        int T = lin.Horizon, n = lin.N, m = lin.M;
+        for (int b = b0; b < b1; b++)
+        {
+            Costates(b, lam);
             for (int t = 0; t < T; t++)
             {
                 int r = b * T + t, xo = (b * (T + 1) + t) * n;
-                var next = lam.AsSpan((t + 1) * n, n);
-                if (_hxx is null)
-                {
-                    var bu = lin.BSpan(b, t); var lu = lin.LuSpan(b, t);
-                    for (int i = 0; i < m; i++)
-                    {
-                        double acc = lu[i];
-                        for (int j = 0; j < n; j++) acc += bu[j * m + i] * next[j];
-                        Value[r * m + i] = acc;
-                    }
-                }
-                else
-                {
-                    var huu = _huu is null ? scratchUu : _huu.AsSpan(r * m * m, m * m);
-                    _curvature.AddCurvature(_xs.AsSpan(xo, n), _us.AsSpan(r * m, m), next,
-                        _hxx.AsSpan(xo * n, n * n), huu, _hux!.AsSpan(r * m * n, m * n));
-                }
+                _curvature.AddCurvature(_xs.AsSpan(xo, n), _us.AsSpan(r * m, m), lam.AsSpan((t + 1) * n, n),
+                    hxx.AsSpan(xo * n, n * n), huu is null ? scratchUu : huu.AsSpan(r * m * m, m * m), hux.AsSpan(r * m * n, m * n));
+            }
+        }
+    }
+
+    /// <summary>Example b's costate λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1} into lam [(T+1)·n].</summary>
+    private void Costates(int b, double[] lam)
+    {
+        var lin = _lin;
+        int T = lin.Horizon, n = lin.N;
+        lin.LxSpan(b, T).CopyTo(lam.AsSpan(T * n, n));
+        for (int t = T - 1; t >= 0; t--)
+        {
+            var a = lin.ASpan(b, t); var next = lam.AsSpan((t + 1) * n, n); var mu = lam.AsSpan(t * n, n);
+            lin.LxSpan(b, t).CopyTo(mu);
+            for (int j = 0; j < n; j++)
+            {
+                double lj = next[j];
+                for (int i = 0; i < n; i++) mu[i] += a[j * n + i] * lj;
             }
         }
     }

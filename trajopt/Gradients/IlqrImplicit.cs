@@ -25,37 +25,33 @@ public static class IlqrImplicit
         var dtype = x0.DType;
         var lin = new Linearization(B, T, n, m);
         var ev = new ProblemEvaluator(problem, dtype);
-        Linearize(ev, B, solution, lin);
-        // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0; in closed form its
-        // graph waits until the Riccati sweep below has read lin's Hessians (it then adds the dynamics' curvature to them).
-        var closedForm = LinearizedCostGradient.TryClosedForm(problem, x0, solution, lin);
-        var g = closedForm is null ? LinearizedCostGradient.Compute(problem, x0, solution, lin, linChangesLater: exactHessian) : null; // [B, T, m]
-        var gv = closedForm is null ? HostDoubles.Read(g!.Value) : closedForm.Value;
         var free = new bool[B * T * m];
-        for (int i = 0; i < free.Length; i++)
-        {
-            free[i] = true;
-            if (!problem.HasBounds) continue;
-            double lo = problem.ControlLower![i % m], hi = problem.ControlUpper![i % m], u = solution.UFlat[i];
-            double tol = activeTolerance * (1 + hi - lo);
-            if ((u <= lo + tol && gv[i] > 0) || (u >= hi - tol && gv[i] < 0)) free[i] = false;
-        }
-        if (exactHessian)
-        {
-            if (closedForm is null) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
-            else closedForm.AddCurvature(lin.Lxx, lin.Luu, lin.Lux);
-        }
-        var gains = Riccati(lin, free, B, T, n, m);
-        var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
+        Gains gains;
+        Var g;
+        // Gradient of the total cost wrt U at the solution, with exact first derivatives wrt θ and x0. In closed form the
+        // whole model is built per group of examples (ClosedFormPass); else in stages over the batch.
+        var closedForm = problem.AnalyticDynamics is null ? null : LinearizedCostGradient.TryClosedForm(problem, x0, solution, lin);
         if (closedForm is not null)
         {
-            if (!exactHessian) closedForm.AddCurvature(lin.Lxx, lin.Luu, lin.Lux); // the sweep is done with the model's Hessians
+            gains = NewGains(B, T, n, m);
+            var pass = new ClosedFormPass(ev, solution, lin, closedForm, free, gains, exactHessian, activeTolerance);
+            if (B >= 32 && CpuParallelWork.Threads > 1) pass.Run(2);
+            else pass.Execute(0, 1);
             g = closedForm.Attach(x0, lin.Lxx, lin.Lux);
         }
+        else
+        {
+            Linearize(ev, B, solution, lin);
+            g = LinearizedCostGradient.Compute(problem, x0, solution, lin, linChangesLater: exactHessian); // [B, T, m]
+            MarkFree(problem, HostDoubles.Read(g.Value), solution.UFlat, free, 0, free.Length, activeTolerance);
+            if (exactHessian) ev.AddDynamicsCurvature(B, solution.XFlat, solution.UFlat, lin);
+            gains = Riccati(lin, free, B, T, n, m);
+        }
+        var lqr = new ConstantGainLqr(gains, lin, B, T, n, m);
 
         // delta = S(g ⊙ free) with S = −H⁻¹ the LQR solve; only its gradient matters (its value is cancelled below),
         // so g itself stands in, with a hook that maps the incoming gradient w to free ⊙ Sᵀw.
-        g!.RegisterHook(lqr.MaskedTransposeHook(free));
+        g.RegisterHook(lqr.MaskedTransposeHook(free));
         Var outU;
         using (Autograd.EnableGrad())
             outU = new Var(solution.U) + (g - new Var(g.Value));
@@ -99,13 +95,62 @@ public static class IlqrImplicit
 
     internal sealed record Gains(double[] P, double[] K, double[] Qux);
 
+    private static Gains NewGains(int B, int T, int n, int m) => new(new double[B * T * m * m], new double[B * T * m * n], new double[B * T * m * n]);
+
+    /// <summary>
+    /// free[i] for rows i0..i1−1 of [B,T,m]: false for a control at a bound that the gradient gv pushes outward
+    /// (held fixed by the implicit solve), true otherwise.
+    /// </summary>
+    private static void MarkFree(TrajProblem problem, ReadOnlySpan<double> gv, ReadOnlySpan<double> u, bool[] free, int i0, int i1, double activeTolerance)
+    {
+        int m = problem.ControlDim;
+        for (int i = i0; i < i1; i++)
+        {
+            free[i] = true;
+            if (!problem.HasBounds) continue;
+            double lo = problem.ControlLower![i % m], hi = problem.ControlUpper![i % m];
+            double tol = activeTolerance * (1 + hi - lo);
+            if ((u[i] <= lo + tol && gv[i] > 0) || (u[i] >= hi - tol && gv[i] < 0)) free[i] = false;
+        }
+    }
+
+    /// <summary>
+    /// The closed-form model of the implicit solve, group by group of eight examples while their data is in cache:
+    /// linearize, g's value and the free set, the Riccati sweep on the model's Hessians, and the dynamics' curvature
+    /// added to lin's Hessians for g's graph (before the sweep when the model is the exact Hessian, after it for
+    /// Gauss–Newton). Parts split at multiples of eight examples.
+    /// </summary>
+    private sealed class ClosedFormPass(ProblemEvaluator ev, IlqrResult solution, Linearization lin, ClosedFormCostGradient closedForm,
+        bool[] free, Gains gains, bool exactHessian, double activeTolerance) : CpuParallelWork
+    {
+        public override void Execute(int part, int parts)
+        {
+            int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M, groups = (B + 7) / 8;
+            int begin = Math.Min(B, part * groups / parts * 8), end = Math.Min(B, (part + 1) * groups / parts * 8);
+            var lanes = LaneLinearization.For(ev.Problem);
+            var next = new double[n]; var lam = new double[(T + 1) * n]; var scratchUu = new double[m * m];
+            var sweeper = new RiccatiSweeper(lin, free, gains);
+            for (int b0 = begin; b0 < end; b0 += 8)
+            {
+                int b1 = Math.Min(end, b0 + 8);
+                if (lanes is not null) lanes.Fill(solution.XFlat, solution.UFlat, lin, b0, b1);
+                else for (int b = b0; b < b1; b++) ev.LinearizeExample(b, solution.XFlat, solution.UFlat, lin, next);
+                closedForm.Values(b0, b1, lam);
+                MarkFree(ev.Problem, closedForm.Value, solution.UFlat, free, b0 * T * m, b1 * T * m, activeTolerance);
+                if (exactHessian) closedForm.Curvature(b0, b1, lin.Lxx, lin.Luu, lin.Lux, lam, scratchUu);
+                sweeper.Sweep(b0, b1);
+                if (!exactHessian) closedForm.Curvature(b0, b1, lin.Lxx, lin.Luu, lin.Lux, lam, scratchUu);
+            }
+        }
+    }
+
     /// <summary>
     /// Riccati sweep of the LQR model on the free set: P_t = [Q_uu,ff⁻¹] padded with zeros, K_t = −P_t Q_ux,
     /// V_xx = Q_xx + Q_uxᵀK. A Q_uu,ff that does not factor gets a growing damping (never throws).
     /// </summary>
     internal static Gains Riccati(Linearization lin, bool[] free, int B, int T, int n, int m)
     {
-        var gains = new Gains(new double[B * T * m * m], new double[B * T * m * n], new double[B * T * m * n]);
+        var gains = NewGains(B, T, n, m);
         var job = new RiccatiJob(lin, free, gains);
         // Both cores only for batches with enough work per part (a part is a few µs per example).
         if (B >= 32 && CpuParallelWork.Threads > 1) job.Run(2);
@@ -113,24 +158,44 @@ public static class IlqrImplicit
         return gains;
     }
 
-    /// <summary>The sweep split by examples over the worker pool: eight-lane groups where they apply, the scalar sweep otherwise.</summary>
+    /// <summary>The sweep split by examples over the worker pool.</summary>
     private sealed class RiccatiJob(Linearization lin, bool[] free, Gains gains) : CpuParallelWork
     {
-        public override void Execute(int part, int parts)
+        public override void Execute(int part, int parts) =>
+            new RiccatiSweeper(lin, free, gains).Sweep(part * lin.Batch / parts, (part + 1) * lin.Batch / parts);
+    }
+
+    /// <summary>The sweep over a range of examples, with its scratch: eight-lane groups where they apply, the scalar sweep otherwise.</summary>
+    private sealed class RiccatiSweeper
+    {
+        private readonly Linearization _lin;
+        private readonly bool[] _free;
+        private readonly Gains _gains;
+        private readonly double[] _vxx, _vxxA, _vxxB, _qxx, _quu, _qux, _f, _col;
+        private readonly int[] _idx;
+        private readonly ImplicitRiccatiLanes? _lanes;
+
+        public RiccatiSweeper(Linearization lin, bool[] free, Gains gains)
         {
-            int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M;
-            var vxx = new double[n * n]; var vxxA = new double[n * n]; var vxxB = new double[n * m];
-            var qxx = new double[n * n]; var quu = new double[m * m]; var qux = new double[m * n];
-            var idx = new int[m]; var f = new double[m * m]; var col = new double[m];
-            int begin = part * B / parts, end = (part + 1) * B / parts;
-            var lanes = ImplicitRiccatiLanes.Applies(m) ? new ImplicitRiccatiLanes(n, T) : null;
+            _lin = lin; _free = free; _gains = gains;
+            int n = lin.N, m = lin.M;
+            _vxx = new double[n * n]; _vxxA = new double[n * n]; _vxxB = new double[n * m];
+            _qxx = new double[n * n]; _quu = new double[m * m]; _qux = new double[m * n];
+            _idx = new int[m]; _f = new double[m * m]; _col = new double[m];
+            _lanes = ImplicitRiccatiLanes.Applies(m) ? new ImplicitRiccatiLanes(n, lin.Horizon) : null;
+        }
+
+        public void Sweep(int begin, int end)
+        {
+            var lin = _lin; var gains = _gains;
+            int T = lin.Horizon, n = lin.N, m = lin.M;
             for (int b = begin; b < end;)
             {
-                int count = lanes is null ? 1 : Math.Min(ImplicitRiccatiLanes.Lanes, end - b);
-                int redo = lanes is null ? 1 : lanes.Sweep(lin, free, b, count, gains.P, gains.K, gains.Qux);
+                int count = _lanes is null ? 1 : Math.Min(ImplicitRiccatiLanes.Lanes, end - b);
+                int redo = _lanes is null ? 1 : _lanes.Sweep(lin, _free, b, count, gains.P, gains.K, gains.Qux);
                 for (int l = 0; l < count; l++)
                     if ((redo & (1 << l)) != 0)
-                        RiccatiExample(lin, free, b + l, T, n, m, gains.P, gains.K, gains.Qux, vxx, vxxA, vxxB, qxx, quu, qux, idx, f, col);
+                        RiccatiExample(lin, _free, b + l, T, n, m, gains.P, gains.K, gains.Qux, _vxx, _vxxA, _vxxB, _qxx, _quu, _qux, _idx, _f, _col);
                 b += count;
             }
         }

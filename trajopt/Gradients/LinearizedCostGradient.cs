@@ -38,6 +38,7 @@ internal static class LinearizedCostGradient
         if (costInClosedForm && !dynamicsCaptureParameters && p.AnalyticDynamics is IAnalyticDynamicsCurvature closedForm)
         {
             var cf = new ClosedFormCostGradient(lin, solution, closedForm);
+            cf.ComputeValue();
             var hxx = (double[])lin.Lxx.Clone(); var hux = (double[])lin.Lux.Clone();
             cf.AddCurvature(hxx, null, hux);
             return cf.Attach(x0, hxx, hux);
