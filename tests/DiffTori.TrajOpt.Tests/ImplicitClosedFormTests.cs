@@ -2,6 +2,8 @@ using DiffTori.Autodiff;
 using DiffTori.Engine;
 using DiffTori.TrajOpt;
 using DiffTori.TrajOpt.Examples;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace DiffTori.TrajOpt.Tests;
 
@@ -63,6 +65,28 @@ public class ImplicitClosedFormTests
         for (int i = 0; i < reference.Dx0.Length; i++)
             Assert.True(Math.Abs(reference.Dx0[i] - closed.Dx0[i]) <= 1e-9 * (1 + Math.Abs(reference.Dx0[i])),
                 $"dx0[{i}]: Var path {reference.Dx0[i]}, closed form {closed.Dx0[i]}");
+    }
+
+    [Fact]
+    public void MatchesTheVarDynamicsPathOnRandomShapes()
+    {
+        // Batch (across the one-core/two-core split and partial lane groups), horizon, model and Hessian at random.
+        var gen = Gen.Choose(1, 45).SelectMany(b => Gen.Choose(1, 9).SelectMany(t => Gen.Choose(0, 3).Select(k => (b, t, k))));
+        Prop.ForAll(gen.ToArbitrary(), c =>
+        {
+            var (batch, T, k) = c;
+            bool cartPole = (k & 1) != 0, exactHessian = (k & 2) != 0;
+            var p = Make(cartPole, T);
+            var x0 = Starts(cartPole, batch, batch * 31 + T);
+            var sol = Ilqr.Solve(p, x0, Tensor.Zeros(new Shape(batch, T, 1), DType.Float64), new IlqrOptions { MaxIterations = 5 });
+            var rng = new Random(k + T);
+            var w = new Var(Tensor.FromDoubles(Enumerable.Range(0, batch * T).Select(_ => 2 * rng.NextDouble() - 1).ToArray(), new Shape(batch, T, 1), DType.Float64));
+            var closed = Run(p, x0, sol, w, exactHessian);
+            var reference = Run(WithoutClosedFormCurvature.Of(p), x0, sol, w, exactHessian);
+            for (int i = 0; i < reference.Dx0.Length; i++)
+                if (!(Math.Abs(reference.Dx0[i] - closed.Dx0[i]) <= 1e-9 * (1 + Math.Abs(reference.Dx0[i]))))
+                    throw new Xunit.Sdk.XunitException($"B={batch} T={T} cartPole={cartPole} exact={exactHessian}: dx0[{i}] Var path {reference.Dx0[i]}, closed form {closed.Dx0[i]}");
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(25));
     }
 
     [Theory]

@@ -14,9 +14,10 @@ namespace DiffTori.TrajOpt;
 /// linear-term recursion and forward pass are recorded with Var ops, so its transpose runs in backward.
 /// The returned Var has the value U* and is u* + S(g) − stopgrad(S(g)) with S(g) = −H⁻¹g.
 /// g's derivatives wrt θ and x0 come from <see cref="LinearizedCostGradient"/> (one batched pass over all time steps),
-/// not from differentiating a recorded rollout.
+/// not from differentiating a recorded rollout; for problems without parameters whose models give closed-form
+/// derivatives, curvature included, from <see cref="ClosedFormCostGradient"/> with no Var model run at all.
 /// </summary>
-public static class IlqrImplicit
+public static partial class IlqrImplicit
 {
     public static Var Attach(TrajProblem problem, Var x0, IlqrResult solution, bool detachUnconverged = false, bool exactHessian = true, double activeTolerance = 1e-9)
     {
@@ -111,131 +112,6 @@ public static class IlqrImplicit
             double lo = problem.ControlLower![i % m], hi = problem.ControlUpper![i % m];
             double tol = activeTolerance * (1 + hi - lo);
             if ((u[i] <= lo + tol && gv[i] > 0) || (u[i] >= hi - tol && gv[i] < 0)) free[i] = false;
-        }
-    }
-
-    /// <summary>
-    /// The closed-form model of the implicit solve, group by group of eight examples while their data is in cache:
-    /// linearize, g's value and the free set, the Riccati sweep on the model's Hessians, and the dynamics' curvature
-    /// added to lin's Hessians for g's graph (before the sweep when the model is the exact Hessian, after it for
-    /// Gauss–Newton). Parts split at multiples of eight examples.
-    /// </summary>
-    private sealed class ClosedFormPass(ProblemEvaluator ev, IlqrResult solution, Linearization lin, ClosedFormCostGradient closedForm,
-        bool[] free, Gains gains, bool exactHessian, double activeTolerance) : CpuParallelWork
-    {
-        public override void Execute(int part, int parts)
-        {
-            int B = lin.Batch, T = lin.Horizon, n = lin.N, m = lin.M, groups = (B + 7) / 8;
-            int begin = Math.Min(B, part * groups / parts * 8), end = Math.Min(B, (part + 1) * groups / parts * 8);
-            var lanes = LaneLinearization.For(ev.Problem);
-            var next = new double[n]; var lam = new double[(T + 1) * n]; var scratchUu = new double[m * m];
-            var sweeper = new RiccatiSweeper(lin, free, gains);
-            for (int b0 = begin; b0 < end; b0 += 8)
-            {
-                int b1 = Math.Min(end, b0 + 8);
-                if (lanes is not null) lanes.Fill(solution.XFlat, solution.UFlat, lin, b0, b1);
-                else for (int b = b0; b < b1; b++) ev.LinearizeExample(b, solution.XFlat, solution.UFlat, lin, next);
-                closedForm.Values(b0, b1, lam);
-                MarkFree(ev.Problem, closedForm.Value, solution.UFlat, free, b0 * T * m, b1 * T * m, activeTolerance);
-                if (exactHessian) closedForm.Curvature(b0, b1, lin.Lxx, lin.Luu, lin.Lux, lam, scratchUu);
-                sweeper.Sweep(b0, b1);
-                if (!exactHessian) closedForm.Curvature(b0, b1, lin.Lxx, lin.Luu, lin.Lux, lam, scratchUu);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Riccati sweep of the LQR model on the free set: P_t = [Q_uu,ff⁻¹] padded with zeros, K_t = −P_t Q_ux,
-    /// V_xx = Q_xx + Q_uxᵀK. A Q_uu,ff that does not factor gets a growing damping (never throws).
-    /// </summary>
-    internal static Gains Riccati(Linearization lin, bool[] free, int B, int T, int n, int m)
-    {
-        var gains = NewGains(B, T, n, m);
-        var job = new RiccatiJob(lin, free, gains);
-        // Both cores only for batches with enough work per part (a part is a few µs per example).
-        if (B >= 32 && CpuParallelWork.Threads > 1) job.Run(2);
-        else job.Execute(0, 1);
-        return gains;
-    }
-
-    /// <summary>The sweep split by examples over the worker pool.</summary>
-    private sealed class RiccatiJob(Linearization lin, bool[] free, Gains gains) : CpuParallelWork
-    {
-        public override void Execute(int part, int parts) =>
-            new RiccatiSweeper(lin, free, gains).Sweep(part * lin.Batch / parts, (part + 1) * lin.Batch / parts);
-    }
-
-    /// <summary>The sweep over a range of examples, with its scratch: eight-lane groups where they apply, the scalar sweep otherwise.</summary>
-    private sealed class RiccatiSweeper
-    {
-        private readonly Linearization _lin;
-        private readonly bool[] _free;
-        private readonly Gains _gains;
-        private readonly double[] _vxx, _vxxA, _vxxB, _qxx, _quu, _qux, _f, _col;
-        private readonly int[] _idx;
-        private readonly ImplicitRiccatiLanes? _lanes;
-
-        public RiccatiSweeper(Linearization lin, bool[] free, Gains gains)
-        {
-            _lin = lin; _free = free; _gains = gains;
-            int n = lin.N, m = lin.M;
-            _vxx = new double[n * n]; _vxxA = new double[n * n]; _vxxB = new double[n * m];
-            _qxx = new double[n * n]; _quu = new double[m * m]; _qux = new double[m * n];
-            _idx = new int[m]; _f = new double[m * m]; _col = new double[m];
-            _lanes = ImplicitRiccatiLanes.Applies(m) ? new ImplicitRiccatiLanes(n, lin.Horizon) : null;
-        }
-
-        public void Sweep(int begin, int end)
-        {
-            var lin = _lin; var gains = _gains;
-            int T = lin.Horizon, n = lin.N, m = lin.M;
-            for (int b = begin; b < end;)
-            {
-                int count = _lanes is null ? 1 : Math.Min(ImplicitRiccatiLanes.Lanes, end - b);
-                int redo = _lanes is null ? 1 : _lanes.Sweep(lin, _free, b, count, gains.P, gains.K, gains.Qux);
-                for (int l = 0; l < count; l++)
-                    if ((redo & (1 << l)) != 0)
-                        RiccatiExample(lin, _free, b + l, T, n, m, gains.P, gains.K, gains.Qux, _vxx, _vxxA, _vxxB, _qxx, _quu, _qux, _idx, _f, _col);
-                b += count;
-            }
-        }
-    }
-
-    internal static void RiccatiExample(Linearization lin, bool[] free, int b, int T, int n, int m, double[] P, double[] K, double[] QuxAll,
-        double[] vxx, double[] vxxA, double[] vxxB, double[] qxx, double[] quu, double[] qux, int[] idx, double[] f, double[] col)
-    {
-        lin.LxxSpan(b, T).CopyTo(vxx);
-        for (int t = T - 1; t >= 0; t--)
-        {
-            var A = lin.ASpan(b, t); var Bm = lin.BSpan(b, t);
-            SmallDense.QSecondOrder(vxx, A, Bm, lin.LxxSpan(b, t), lin.LuuSpan(b, t), lin.LuxSpan(b, t),
-                vxxA, vxxB, qxx, quu, qux, n, m);
-            int nf = 0;
-            for (int i = 0; i < m; i++) if (free[(b * T + t) * m + i]) idx[nf++] = i;
-            var p = P.AsSpan((b * T + t) * m * m, m * m);
-            var k = K.AsSpan((b * T + t) * m * n, m * n);
-            p.Clear(); k.Clear(); // a redone lane-swept example has values here
-            qux.CopyTo(QuxAll.AsSpan((b * T + t) * m * n, m * n));
-            if (nf > 0)
-            {
-                for (double damp = 0; ; damp = damp == 0 ? 1e-10 : damp * 10)
-                {
-                    for (int i = 0; i < nf; i++) for (int j = 0; j < nf; j++) f[i * nf + j] = quu[idx[i] * m + idx[j]] + (i == j ? damp : 0);
-                    if (SmallDense.Cholesky(f, nf) || damp > 1e12) break;
-                }
-                for (int j = 0; j < nf; j++)
-                {
-                    Array.Clear(col);
-                    col[j] = 1;
-                    SmallDense.CholeskySolve(f, nf, col);
-                    for (int i = 0; i < nf; i++) p[idx[i] * m + idx[j]] = col[i];
-                }
-                SmallDense.MatMul(p, qux, k, m, m, n);
-                for (int i = 0; i < k.Length; i++) k[i] = -k[i];
-            }
-            qxx.CopyTo(vxx, 0);
-            SmallDense.MatMul(qux, k, vxx, n, m, n, transA: true, accumulate: true);
-            SmallDense.Symmetrize(vxx, n);
         }
     }
 }
