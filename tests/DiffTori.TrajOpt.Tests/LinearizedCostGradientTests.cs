@@ -57,13 +57,17 @@ public class LinearizedCostGradientTests
     }
 
     [Theory]
-    [InlineData(false, 1)]
-    [InlineData(false, 7)]
-    [InlineData(true, 7)]
-    public void ExamplesBatchedOverTimeMatchRecordedRollout(bool cartPole, int batch)
+    [InlineData(false, 1, true)]
+    [InlineData(false, 7, true)]
+    [InlineData(true, 7, true)]
+    [InlineData(false, 7, false)]
+    [InlineData(true, 7, false)]
+    public void ExamplesBatchedOverTimeMatchRecordedRollout(bool cartPole, int batch, bool closedFormCurvature)
     {
-        // Time-invariant stage costs and parameter-free dynamics: the all-steps-at-once paths.
+        // Time-invariant stage costs and parameter-free dynamics: the all-steps-at-once paths, with the dynamics'
+        // curvature in closed form (no Var model runs) or without it (the Var dynamics differentiated twice).
         var problem = cartPole ? CartPole.Problem(8) : PendulumSwingUp.Problem(8);
+        if (!closedFormCurvature) problem = WithoutClosedFormCurvature.Of(problem);
         Assert.True(problem.StageCostIgnoresTime);
         int n = problem.StateDim, T = problem.Horizon;
         var rng = new Random(5 + batch);
@@ -81,6 +85,38 @@ public class LinearizedCostGradientTests
         AssertClose(reference.Value.ToDoubleArray(), fast.Value.ToDoubleArray(), "g");
         AssertClose(Autograd.Grad([F.Sum(reference * w)], [x0])[0].Value.ToDoubleArray(),
             Autograd.Grad([F.Sum(fast * w)], [x0])[0].Value.ToDoubleArray(), "d(w·g)/dx0");
+    }
+
+    [Theory]
+    [InlineData(false, 3)]
+    [InlineData(true, 40)]
+    public void ClosedFormBackwardCanBeDifferentiatedAgain(bool cartPole, int batch)
+    {
+        // d/dw of v·∂(w·g)/∂x0 through a createGraph backward: the closed-form op's composed transpose against the
+        // recorded Var path (the fused, plain-backward kernel is checked against the same path above).
+        var closedFormProblem = cartPole ? CartPole.Problem(6) : PendulumSwingUp.Problem(6);
+        int n = closedFormProblem.StateDim, T = closedFormProblem.Horizon;
+        var rng = new Random(batch);
+        var x0d = new double[batch * n];
+        for (int i = 0; i < x0d.Length; i++) x0d[i] = rng.NextDouble() - 0.5;
+        var x0 = new Var(Tensor.FromDoubles(x0d, new Shape(batch, n), DType.Float64), requiresGrad: true);
+        var sol = Ilqr.Solve(closedFormProblem, x0.Value, Tensor.Zeros(new Shape(batch, T, 1), DType.Float64), new IlqrOptions { MaxIterations = 4 });
+        var v = new Var(Tensor.FromDoubles(Enumerable.Range(0, batch * n).Select(_ => 2 * rng.NextDouble() - 1).ToArray(), new Shape(batch, n), DType.Float64));
+        var wd = Enumerable.Range(0, batch * T).Select(_ => 2 * rng.NextDouble() - 1).ToArray();
+        (double[] Dx0, double[] Dw) Run(TrajProblem p)
+        {
+            var lin = new Linearization(batch, T, n, 1);
+            new ProblemEvaluator(p, DType.Float64).Linearize(batch, sol.XFlat, sol.UFlat, lin);
+            var w = new Var(Tensor.FromDoubles(wd, new Shape(batch, T, 1), DType.Float64), requiresGrad: true);
+            var g = LinearizedCostGradient.Compute(p, x0, sol, lin);
+            var dx0 = Autograd.Grad([F.Sum(g * w)], [x0], createGraph: true)[0];
+            var dw = Autograd.Grad([F.Sum(dx0 * v)], [w])[0];
+            return (dx0.Value.ToDoubleArray(), dw.Value.ToDoubleArray());
+        }
+        var closed = Run(closedFormProblem);
+        var reference = Run(WithoutClosedFormCurvature.Of(closedFormProblem));
+        AssertClose(reference.Dx0, closed.Dx0, "d(w·g)/dx0");
+        AssertClose(reference.Dw, closed.Dw, "d(v·d(w·g)/dx0)/dw");
     }
 
     private static void AssertClose(double[] expected, double[] actual, string what)

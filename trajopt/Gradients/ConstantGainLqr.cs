@@ -155,18 +155,26 @@ internal sealed class ConstantGainLqr
             for (int i = 0; i < mask.Length; i++) mask[i] = free[i] ? 1 : 0;
             return ApplyTransposeVar(w) * new Var(Tensor.FromDoubles(mask, w.Shape, w.DType, w.Device));
         }
-        var wv = w.Value.ToDoubleArray();
-        var r = new double[wv.Length];
-        // Examples are independent: split large batches over both cores.
-        if (_B >= 32 && CpuParallelWork.Threads > 1) new TransposeJob(this, wv, r).Run(2);
-        else ApplyTranspose(wv, r);
-        for (int i = 0; i < r.Length; i++) if (!free[i]) r[i] = 0;
-        return new Var(Tensor.FromDoubles(r, w.Shape, w.DType, w.Device));
+        // On host float64 tensors (w's own when it is one); examples are independent: large batches over both cores.
+        var wv = w.Value;
+        if (!(wv.DType == DType.Float64 && wv.Device.IsCpu && wv.IsContiguous)) wv = Tensor.FromDoubles(wv.ToDoubleArray(), wv.Shape, DType.Float64);
+        var r = Tensor.Empty(w.Shape, DType.Float64);
+        var job = new TransposeJob(this, wv, r, free);
+        if (_B >= 32 && CpuParallelWork.Threads > 1) job.Run(2);
+        else job.Execute(0, 1);
+        return new Var(w.DType == DType.Float64 && w.Device.IsCpu ? r : Tensor.FromDoubles(r.ToDoubleArray(), w.Shape, w.DType, w.Device));
     };
 
-    private sealed class TransposeJob(ConstantGainLqr lqr, double[] w, double[] r) : CpuParallelWork
+    /// <summary>free ⊙ Sᵀw for a share of the examples.</summary>
+    private sealed class TransposeJob(ConstantGainLqr lqr, Tensor w, Tensor r, bool[] free) : CpuParallelWork
     {
-        public override void Execute(int part, int parts) => lqr.ApplyTranspose(w, r, part * lqr._B / parts, (part + 1) * lqr._B / parts);
+        public override void Execute(int part, int parts)
+        {
+            int b0 = part * lqr._B / parts, b1 = (part + 1) * lqr._B / parts, per = lqr._T * lqr._m;
+            var rs = r.AsSpan<double>();
+            lqr.ApplyTranspose(w.AsSpan<double>(), rs, b0, b1);
+            for (int i = b0 * per; i < b1 * per; i++) if (!free[i]) rs[i] = 0;
+        }
     }
 
     /// <summary>Sᵀw with Var ops (the same two sweeps as <see cref="ApplyTranspose(ReadOnlySpan{double}, Span{double})"/>).</summary>

@@ -4,7 +4,7 @@ using DiffTori.Engine;
 namespace DiffTori.TrajOpt;
 
 /// <summary>
-/// The cost's second-order terms along a trajectory as differentiable linear ops on state perturbations d [B,T+1,n]:
+/// The cost's (or the whole Lagrangian's) second-order terms along a trajectory as differentiable linear ops on state perturbations d [B,T+1,n]:
 ///   StateTerms:   d ↦ ℓ_xx,t d_t    [B,T+1,n] (t = T the terminal Hessian)
 ///   ControlTerms: d ↦ ℓ_ux,t d_t    [B,T,m]
 /// each with its transpose as a second op, so that a createGraph pass can differentiate them again. They stand in
@@ -18,9 +18,13 @@ internal sealed class CostCurvature
     private readonly int _B, _T, _n, _m;
 
     public CostCurvature(Linearization lin, bool copy = true)
+        : this(copy ? (double[])lin.Lxx.Clone() : lin.Lxx, copy ? (double[])lin.Lux.Clone() : lin.Lux, lin.Batch, lin.Horizon, lin.N, lin.M) { }
+
+    /// <summary>Given blocks in the layout of <see cref="Linearization.Lxx"/> and <see cref="Linearization.Lux"/> (kept, not copied).</summary>
+    public CostCurvature(double[] lxx, double[] lux, int batch, int horizon, int n, int m)
     {
-        _lxx = copy ? (double[])lin.Lxx.Clone() : lin.Lxx; _lux = copy ? (double[])lin.Lux.Clone() : lin.Lux;
-        _B = lin.Batch; _T = lin.Horizon; _n = lin.N; _m = lin.M;
+        _lxx = lxx; _lux = lux;
+        _B = batch; _T = horizon; _n = n; _m = m;
     }
 
     /// <summary>ℓ_xx,t d_t (or ℓ_xx,tᵀ d_t when transposed).</summary>

@@ -97,9 +97,12 @@ internal sealed class ImplicitRiccatiLanes
         return Vector512.Create(lane);
     }
 
-    private static void Scatter(Vector512<double> v, double[] dst, int b0, int count, int stride, int offset)
+    /// <summary>Through one store to a buffer: reading lanes one by one from a register is far slower.</summary>
+    private void Scatter(Vector512<double> v, double[] dst, int b0, int count, int stride, int offset)
     {
-        for (int l = 0; l < count; l++) dst[(b0 + l) * stride + offset] = v[l];
+        var lane = _lane;
+        v.CopyTo(lane);
+        for (int l = 0; l < count; l++) dst[(b0 + l) * stride + offset] = lane[l];
     }
 
     private static Vector512<double> FreeMask(bool[] free, int b0, int count, int T, int t)

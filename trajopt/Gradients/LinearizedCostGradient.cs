@@ -18,6 +18,8 @@ namespace DiffTori.TrajOpt;
 /// are not those of g (the recursions use the constant A_t, B_t).
 /// When the cost has closed-form derivatives and its Var form captures no parameters, only the dynamics term goes
 /// through the createGraph pass: the cost adds ∇ℓ(x̄) + ∇²ℓ·d to G and GU (<see cref="CostCurvature"/>), exact to first order.
+/// When the dynamics capture no parameters either and give their curvature in closed form, no Var model runs at all
+/// (<see cref="ClosedFormCostGradient"/>).
 /// </summary>
 internal static class LinearizedCostGradient
 {
@@ -32,10 +34,21 @@ internal static class LinearizedCostGradient
         Var C(double[] v, params int[] s) => new(Tensor.FromDoubles(v, new Shape(s), dtype, device));
         var xs = solution.XFlat; var us = solution.UFlat;
 
+        var (costInClosedForm, dynamicsCaptureParameters) = Probe(p, solution, dtype, device);
+        if (costInClosedForm && !dynamicsCaptureParameters && p.AnalyticDynamics is IAnalyticDynamicsCurvature closedForm)
+        {
+            var cf = new ClosedFormCostGradient(lin, solution, closedForm);
+            cf.ComputeValue();
+            var hxx = (double[])lin.Lxx.Clone(); var hux = (double[])lin.Lux.Clone();
+            cf.AddCurvature(hxx, null, hux);
+            return cf.Attach(x0, hxx, hux);
+        }
+
         // Costate along the solution: λ̄_T = ∇ℓ_T, λ̄_t = ∇_xℓ_t + A_tᵀλ̄_{t+1}.
         var sweeps = new LinearizedSweeps(lin);
         var lam = new double[B * (T + 1) * n];
         sweeps.CostatesKernel(lin.Lx, lam);
+
         var lamShape = new Shape(B * T, n);
         var lamNext = HostDoubles.Output(lamShape, dtype, device, out var lamDirect);
         for (int b = 0; b < B; b++) lam.AsSpan((b * (T + 1) + 1) * n, T * n).CopyTo(lamNext.Slice(b * T * n, T * n));
@@ -48,13 +61,11 @@ internal static class LinearizedCostGradient
             // A probe on one row tells whether f captures parameters at all (then every row does); only then run all rows.
             Var d0 = x0 - new Var(x0.Value);
             Var? dAll = null;
-            var probeX = new Var(Tensor.FromDoubles(xs.AsSpan(0, n), new Shape(1, n), dtype, device));
-            var probeU = new Var(Tensor.FromDoubles(us.AsSpan(0, m), new Shape(1, m), dtype, device));
-            if (p.Dynamics!(probeX, probeU).RequiresGrad)
+            if (dynamicsCaptureParameters)
             {
                 var xRows = new double[B * T * n];
                 for (int b = 0; b < B; b++) xs.AsSpan(b * (T + 1) * n, T * n).CopyTo(xRows.AsSpan(b * T * n, T * n));
-                var fTheta = p.Dynamics(C(xRows, B * T, n), C(us, B * T, m));
+                var fTheta = p.Dynamics!(C(xRows, B * T, n), C(us, B * T, m));
                 var drive = F.Reshape(fTheta - new Var(fTheta.Value), B, T, n);
                 dAll = sweeps.States(F.Concat([F.Unsqueeze(d0, 1), drive], 1));
             }
@@ -68,8 +79,7 @@ internal static class LinearizedCostGradient
 
             // The Lagrangian Σ_t ℓ_t + λ̄_{t+1}·f_t + ℓ_T, differentiated with createGraph: the dynamics on all B·T rows
             // at once; the cost likewise (per step when it depends on t), unless its closed-form derivatives stand in.
-            bool costInClosedForm = p.AnalyticCost is not null && !CostCapturesParameters(p, probeX, probeU);
-            var lagrangian = F.Sum(p.Dynamics(xRowsV, uRowsV) * lamNextV);
+            var lagrangian = F.Sum(p.Dynamics!(xRowsV, uRowsV) * lamNextV);
             if (!costInClosedForm)
             {
                 if (p.StageCostIgnoresTime) lagrangian = lagrangian + F.Sum(p.StageCost!(xRowsV, uRowsV, 0));
@@ -97,6 +107,27 @@ internal static class LinearizedCostGradient
             var res = gu + sweeps.ControlsOfCostates(gxDelta);
             return res;
         }
+    }
+
+    /// <summary>
+    /// The closed-form twin of <see cref="Compute"/> when it applies (both models capture no parameters, the cost
+    /// has closed-form derivatives and the dynamics closed-form curvature), else null.
+    /// </summary>
+    public static ClosedFormCostGradient? TryClosedForm(TrajProblem p, Var x0, IlqrResult solution, Linearization lin)
+    {
+        if (p.AnalyticDynamics is not IAnalyticDynamicsCurvature curvature || p.AnalyticCost is null) return null;
+        var (costInClosedForm, dynamicsCaptureParameters) = Probe(p, solution, x0.DType, x0.Device);
+        return costInClosedForm && !dynamicsCaptureParameters ? new ClosedFormCostGradient(lin, solution, curvature) : null;
+    }
+
+    /// <summary>Whether the cost can stand in by its closed form (it has one and captures no parameters) and whether the Var dynamics capture parameters, by one probe row.</summary>
+    private static (bool CostInClosedForm, bool DynamicsCaptureParameters) Probe(TrajProblem p, IlqrResult solution, DType dtype, Device device)
+    {
+        int n = p.StateDim, m = p.ControlDim;
+        var probeX = new Var(Tensor.FromDoubles(solution.XFlat.AsSpan(0, n), new Shape(1, n), dtype, device));
+        var probeU = new Var(Tensor.FromDoubles(solution.UFlat.AsSpan(0, m), new Shape(1, m), dtype, device));
+        using (Autograd.EnableGrad())
+            return (p.AnalyticCost is not null && !CostCapturesParameters(p, probeX, probeU), p.Dynamics!(probeX, probeU).RequiresGrad);
     }
 
     /// <summary>Whether the Var stage or terminal cost records a graph on constant inputs, i.e. captures parameters (one probe row; every step when the cost depends on t).</summary>

@@ -239,12 +239,14 @@ public sealed class ProblemEvaluator
     /// <summary>
     /// Add the dynamics' curvature Σ_i λ_{t+1,i}·∇²f_i(x_t, u_t) to the cost Hessians in lin (t &lt; T), with the
     /// costate λ_T = ∇ℓ_T, λ_t = ∇_xℓ_t + A_tᵀλ_{t+1} taken from lin. Together the blocks are the Hessian of the
-    /// Lagrangian, so an LQR sweep on them applies the exact Hessian of the shooting objective. Needs the Var
-    /// dynamics; all T steps go through one replicated pass.
+    /// Lagrangian, so an LQR sweep on them applies the exact Hessian of the shooting objective. Closed form when the
+    /// analytic dynamics give it (<see cref="IAnalyticDynamicsCurvature"/>), else from the Var dynamics, all T steps
+    /// in one replicated pass.
     /// </summary>
     public void AddDynamicsCurvature(int batch, ReadOnlySpan<double> x, ReadOnlySpan<double> u, Linearization lin)
     {
-        if (_p.Dynamics is null) throw new InvalidOperationException("ProblemEvaluator.AddDynamicsCurvature: needs the Var dynamics");
+        if (_p.Dynamics is null && _p.AnalyticDynamics is not IAnalyticDynamicsCurvature)
+            throw new InvalidOperationException("ProblemEvaluator.AddDynamicsCurvature: needs the Var dynamics or closed-form curvature");
         int n = _n, m = _m, T = _T, rows = T * batch, N = n + m;
         var lam = new double[batch * (T + 1) * n];
         var tmp = new double[n];
@@ -257,6 +259,14 @@ public sealed class ProblemEvaluator
                 SmallDense.MatVec(lin.ASpan(b, t), lam.AsSpan((b * (T + 1) + t + 1) * n, n), tmp, n, n, transA: true, accumulate: true);
                 tmp.CopyTo(lam.AsSpan((b * (T + 1) + t) * n, n));
             }
+        }
+        if (_p.AnalyticDynamics is IAnalyticDynamicsCurvature closedForm)
+        {
+            for (int b = 0; b < batch; b++)
+                for (int t = 0; t < T; t++)
+                    closedForm.AddCurvature(x.Slice((b * (T + 1) + t) * n, n), u.Slice((b * T + t) * m, m), lam.AsSpan((b * (T + 1) + t + 1) * n, n),
+                        lin.LxxSpan(b, t), lin.LuuSpan(b, t), lin.LuxSpan(b, t));
+            return;
         }
         var xs = new double[rows * n]; var us = new double[rows * m]; var ls = new double[rows * n];
         for (int t = 0; t < T; t++)
@@ -273,7 +283,7 @@ public sealed class ProblemEvaluator
             var tiled = new double[copies * rows * n];
             for (int k = 0; k < copies; k++) ls.CopyTo(tiled, k * rows * n);
             var lv = Leaf(tiled, copies * rows, n);
-            return F.Sum(_p.Dynamics(xv, uv!) * lv, 1);
+            return F.Sum(_p.Dynamics!(xv, uv!) * lv, 1);
         });
         for (int t = 0; t < T; t++)
             for (int b = 0; b < batch; b++)
