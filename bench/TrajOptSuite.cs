@@ -41,6 +41,7 @@ public static class TrajOptSuite
                 x0v.Grad = null;
                 F.Sum(IlqrImplicit.Attach(problem, x0v, sol, exactHessian: false) * w).Backward(); // GN model, as the torch script
             }));
+            if (b == 256) AddVarCurvatureRow("pendulum", problem, x0v, sol, w);
         }
 
         {
@@ -73,11 +74,25 @@ public static class TrajOptSuite
                 x0v.Grad = null;
                 F.Sum(IlqrImplicit.Attach(problem, x0v, sol, exactHessian: false) * w).Backward();
             }));
+            if (b == 256) AddVarCurvatureRow("cartpole", problem, x0v, sol, w);
             if (b == 64)
             {
                 var autodiffJac = CartPole.Problem(T, closedFormDynamics: false);
                 workloads.Add(new("ilqr cartpole autodiff-jac b64 T20 10it", () => Ilqr.Solve(autodiffJac, x0, u0, fixedIters)));
             }
+        }
+
+        // The rows above take the dynamics' second derivatives from the examples' closed form; PyTorch's script gets
+        // them by double backward. This row hides the closed form, so ours differentiates the Var dynamics twice too:
+        // the like-for-like comparison (the torch script times the same workload under both names).
+        void AddVarCurvatureRow(string name, TrajProblem problem, Var x0v, IlqrResult sol, Var w)
+        {
+            var varOnly = problem.WithoutClosedFormCurvature();
+            workloads.Add(new($"implicit bwd {name} b256 T20 (Var curvature)", () =>
+            {
+                x0v.Grad = null;
+                F.Sum(IlqrImplicit.Attach(varOnly, x0v, sol, exactHessian: false) * w).Backward();
+            }));
         }
 
         var model = new TdmpcModel(new RandomGenerator(1));

@@ -84,7 +84,7 @@ public class DynamicsCurvatureTests
     {
         var p = Make(name, 4);
         // The same problem whose analytic dynamics give Jacobians only: its curvature comes from the Var dynamics.
-        var varOnly = WithoutClosedFormCurvature.Of(p);
+        var varOnly = p.WithoutClosedFormCurvature();
         int n = p.StateDim, m = p.ControlDim, T = p.Horizon;
         Prop.ForAll(Gen.Choose(1, 4).Zip(Gen.Choose(0, 10000)).ToArbitrary(), tuple =>
         {

@@ -59,7 +59,7 @@ public class ImplicitClosedFormTests
         var rng = new Random(batch);
         var w = new Var(Tensor.FromDoubles(Enumerable.Range(0, batch * T).Select(_ => 2 * rng.NextDouble() - 1).ToArray(), new Shape(batch, T, 1), DType.Float64));
         var closed = Run(p, x0, sol, w, exactHessian);
-        var reference = Run(WithoutClosedFormCurvature.Of(p), x0, sol, w, exactHessian);
+        var reference = Run(p.WithoutClosedFormCurvature(), x0, sol, w, exactHessian);
         Assert.Equal(reference.U, closed.U);
         Assert.Contains(reference.Dx0, v => v != 0);
         for (int i = 0; i < reference.Dx0.Length; i++)
@@ -82,7 +82,7 @@ public class ImplicitClosedFormTests
             var rng = new Random(k + T);
             var w = new Var(Tensor.FromDoubles(Enumerable.Range(0, batch * T).Select(_ => 2 * rng.NextDouble() - 1).ToArray(), new Shape(batch, T, 1), DType.Float64));
             var closed = Run(p, x0, sol, w, exactHessian);
-            var reference = Run(WithoutClosedFormCurvature.Of(p), x0, sol, w, exactHessian);
+            var reference = Run(p.WithoutClosedFormCurvature(), x0, sol, w, exactHessian);
             for (int i = 0; i < reference.Dx0.Length; i++)
                 if (!(Math.Abs(reference.Dx0[i] - closed.Dx0[i]) <= 1e-9 * (1 + Math.Abs(reference.Dx0[i]))))
                     throw new Xunit.Sdk.XunitException($"B={batch} T={T} cartPole={cartPole} exact={exactHessian}: dx0[{i}] Var path {reference.Dx0[i]}, closed form {closed.Dx0[i]}");

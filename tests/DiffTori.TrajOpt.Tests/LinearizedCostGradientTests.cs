@@ -67,7 +67,7 @@ public class LinearizedCostGradientTests
         // Time-invariant stage costs and parameter-free dynamics: the all-steps-at-once paths, with the dynamics'
         // curvature in closed form (no Var model runs) or without it (the Var dynamics differentiated twice).
         var problem = cartPole ? CartPole.Problem(8) : PendulumSwingUp.Problem(8);
-        if (!closedFormCurvature) problem = WithoutClosedFormCurvature.Of(problem);
+        if (!closedFormCurvature) problem = problem.WithoutClosedFormCurvature();
         Assert.True(problem.StageCostIgnoresTime);
         int n = problem.StateDim, T = problem.Horizon;
         var rng = new Random(5 + batch);
@@ -114,7 +114,7 @@ public class LinearizedCostGradientTests
             return (dx0.Value.ToDoubleArray(), dw.Value.ToDoubleArray());
         }
         var closed = Run(closedFormProblem);
-        var reference = Run(WithoutClosedFormCurvature.Of(closedFormProblem));
+        var reference = Run(closedFormProblem.WithoutClosedFormCurvature());
         AssertClose(reference.Dx0, closed.Dx0, "d(w·g)/dx0");
         AssertClose(reference.Dw, closed.Dw, "d(v·d(w·g)/dx0)/dw");
     }

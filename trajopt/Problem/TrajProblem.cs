@@ -27,7 +27,7 @@ public delegate Var TerminalCostFn(Var x);
 /// <see cref="AnalyticCost"/>) give the solver values and derivatives in closed form, which is much
 /// cheaper than autodiff; they must agree with the Var functions.
 /// </summary>
-public sealed class TrajProblem
+public sealed partial class TrajProblem
 {
     public TrajProblem(int stateDim, int controlDim, int horizon, DynamicsFn? dynamics, StageCostFn? stageCost, TerminalCostFn? terminalCost)
     {
