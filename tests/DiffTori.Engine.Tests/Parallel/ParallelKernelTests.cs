@@ -19,24 +19,7 @@ public class ParallelKernelTests
         return Tensor.FromDoubles(data, shape).Cast(dtype);
     }
 
-    /// <summary>
-    /// Bytes allocated by 20 calls after a warm-up (JIT, worker threads, cached jobs). The runtime itself may
-    /// allocate a few bytes once while it re-compiles a hot method, so up to three rounds are tried: an op that
-    /// allocates per call allocates in every round.
-    /// </summary>
-    private static long AllocatedBy(Action work)
-    {
-        for (int i = 0; i < 5; i++) work();
-        long allocated = 0;
-        for (int round = 0; round < 3; round++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20; i++) work();
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (allocated == 0) break;
-        }
-        return allocated;
-    }
+    private static long AllocatedBy(Action work) => SteadyStateAllocation.AllocatedBy(work);
 
     [Theory]
     [InlineData(DType.Float32)]
