@@ -23,10 +23,12 @@ public sealed class DiffToriAgent : IAgent
     private readonly PerSlot<double[]> _previousSolution = new();
     private readonly Dictionary<int, MlpShootingResidual> _plans = [];
     private int _pgTerms;
+    private double _stepSize; // the LM step of the current solve: cfg.SolverStepSize, or the evaluation step while acting for evaluation
 
     public DiffToriAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null, DType dtype = DType.Float32)
     {
         _cfg = cfg;
+        _stepSize = cfg.SolverStepSize;
         ActionDim = actionDim;
         Inner = new TdMpcAgent(observationDim, actionDim, cfg, device, dtype);
         var init = new RandomGenerator((ulong)cfg.Seed + 3000);
@@ -118,7 +120,13 @@ public sealed class DiffToriAgent : IAgent
         }
         else
         {
-            using (Autograd.NoGrad()) action = FirstActions(Solve(obs, horizon, GradientMode.None, envs).Value.ToDoubleArray(), batch, horizon);
+            using (Autograd.NoGrad())
+            {
+                // Evaluation may act with its own (smaller) LM step; training acts with the step the gradient sees.
+                _stepSize = eval ? _cfg.SolverEvalStepSize ?? _cfg.SolverStepSize : _cfg.SolverStepSize;
+                try { action = FirstActions(Solve(obs, horizon, GradientMode.None, envs).Value.ToDoubleArray(), batch, horizon); }
+                finally { _stepSize = _cfg.SolverStepSize; }
+            }
         }
         if (!eval)
         {
@@ -197,7 +205,7 @@ public sealed class DiffToriAgent : IAgent
         var plan = PlanningResidual(horizon);
         var result = LevenbergMarquardt.Solve(plan.Residual(z0), init, new LmOptions
         {
-            Iterations = _cfg.SolverIterations, Damping = _cfg.SolverDamping, StepSize = _cfg.SolverStepSize,
+            Iterations = _cfg.SolverIterations, Damping = _cfg.SolverDamping, StepSize = _stepSize,
             Lower = -1, Upper = 1, Gradient = mode, TruncatedSteps = _cfg.SolverTruncatedSteps,
         }, plan.Kernel(z0));
         LastSolve = result;

@@ -77,6 +77,12 @@ public sealed class RlConfig
     public int SolverIterations { get; set; } = 50;
     public double SolverDamping { get; set; } = 0.1;
     public double SolverStepSize { get; set; } = 1e-3;
+    /// <summary>
+    /// LM step size when acting for evaluation (null: solver_step_size). The solve maximizes the learned model's
+    /// return, and a smaller step keeps the actions nearer the π rollout where the model is right: on cartpole-swingup
+    /// 1e-4 raised the 100k evaluation return from 843 to 875 on fresh seeds (README, acceptance section).
+    /// </summary>
+    public double? SolverEvalStepSize { get; set; }
     public double ResidualOffset { get; set; } = 1000;
     /// <summary>"truncated" (backprop through the last SolverTruncatedSteps iterations), "unrolled" or "implicit".</summary>
     public string SolverGradient { get; set; } = "truncated";
@@ -153,5 +159,6 @@ public sealed class RlConfig
         Need(SolverInit is "pi" or "shift", $"solver_init must be pi or shift, got '{SolverInit}'");
         Need(PgSchedule is "episode" or "step", $"pg_schedule must be episode or step, got '{PgSchedule}'");
         Need(SolverIterations >= 1 && SolverTruncatedSteps >= 0, "solver_iterations must be ≥ 1 and solver_truncated_steps ≥ 0");
+        Need(SolverStepSize > 0 && SolverEvalStepSize is null or > 0, $"solver_step_size and solver_eval_step_size must be positive, got {SolverStepSize} and {SolverEvalStepSize}");
     }
 }

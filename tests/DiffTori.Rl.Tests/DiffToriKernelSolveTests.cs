@@ -123,4 +123,20 @@ public class DiffToriKernelSolveTests
                     $"parameter {p}[{i}]: autodiff-only {grads[0][p][i]}, agent {grads[1][p][i]}");
         }
     }
+
+    [Fact]
+    public void EvaluationActsWithItsOwnStepSize_TrainingKeepsTheConfiguredOne()
+    {
+        double[] obs = [0.3, -0.5, 0.8, -0.9, 0.1, 0.4];
+        double[] Act(RlConfig cfg, bool eval) => Agent(cfg).ActBatch(obs, [0, 1], envStep: 0, eval);
+        var plain = Config();
+        var small = Config(); small.SolverStepSize = 0.02;
+        var split = Config(); split.SolverEvalStepSize = 0.02;
+        foreach (var c in new[] { plain, small, split }) { c.PgEnabled = false; c.StdScheduleStart = c.StdScheduleEnd = 0; }
+
+        Assert.Equal(Act(small, eval: true), Act(split, eval: true));     // evaluation: the evaluation step
+        Assert.NotEqual(Act(plain, eval: true), Act(split, eval: true));
+        Assert.Equal(Act(plain, eval: false), Act(split, eval: false));   // training: the configured step
+        Assert.Throws<ArgumentException>(() => { var bad = Config(); bad.SolverEvalStepSize = 0; bad.Validate(); });
+    }
 }
