@@ -28,11 +28,22 @@ internal sealed class CostCurvature
     }
 
     /// <summary>ℓ_xx,t d_t (or ℓ_xx,tᵀ d_t when transposed).</summary>
-    public Var StateTerms(Var d, bool transposed = false)
+    public Var StateTerms(Var d, bool transposed = false) =>
+        HostDoubles.RecordLinear("CostCurvature.StateTerms", "cost_state_terms", d, StateShape, StateShape,
+            (dv, y) => StateTermsKernel(dv, transposed, y), g => StateTerms(g, !transposed));
+
+    /// <summary>ℓ_ux,t d_t for t &lt; T.</summary>
+    public Var ControlTerms(Var d) =>
+        HostDoubles.RecordLinear("CostCurvature.ControlTerms", "cost_control_terms", d, StateShape, ControlShape,
+            ControlTermsKernel, ControlTermsTransposed);
+
+    /// <summary>ℓ_ux,tᵀ c_t for t &lt; T, zero at t = T: the transpose of <see cref="ControlTerms"/>.</summary>
+    public Var ControlTermsTransposed(Var c) =>
+        HostDoubles.RecordLinear("CostCurvature.ControlTermsTransposed", "cost_control_terms_t", c, ControlShape, StateShape,
+            ControlTermsTransposedKernel, ControlTerms);
+
+    private void StateTermsKernel(ReadOnlySpan<double> dv, bool transposed, Span<double> y)
     {
-        Require("CostCurvature.StateTerms", d, StateShape);
-        var y = HostDoubles.Output(StateShape, d.DType, d.Device, out var direct);
-        var dv = HostDoubles.Read(d.Value);
         int n = _n, nn = n * n, rows = _B * (_T + 1);
         for (int r = 0; r < rows; r++)
         {
@@ -44,16 +55,10 @@ internal sealed class CostCurvature
                 o[i] = acc;
             }
         }
-        return Autograd.RecordOp("cost_state_terms", HostDoubles.ToTensor(direct, y, StateShape, d.DType, d.Device), d,
-            (_, g) => StateTerms(g, !transposed));
     }
 
-    /// <summary>ℓ_ux,t d_t for t &lt; T.</summary>
-    public Var ControlTerms(Var d)
+    private void ControlTermsKernel(ReadOnlySpan<double> dv, Span<double> c)
     {
-        Require("CostCurvature.ControlTerms", d, StateShape);
-        var c = HostDoubles.Output(ControlShape, d.DType, d.Device, out var direct);
-        var dv = HostDoubles.Read(d.Value);
         int T = _T, n = _n, m = _m;
         for (int b = 0; b < _B; b++)
             for (int t = 0; t < T; t++)
@@ -66,16 +71,10 @@ internal sealed class CostCurvature
                     c[(b * T + t) * m + i] = acc;
                 }
             }
-        return Autograd.RecordOp("cost_control_terms", HostDoubles.ToTensor(direct, c, ControlShape, d.DType, d.Device), d,
-            (_, g) => ControlTermsTransposed(g));
     }
 
-    /// <summary>ℓ_ux,tᵀ c_t for t &lt; T, zero at t = T: the transpose of <see cref="ControlTerms"/>.</summary>
-    public Var ControlTermsTransposed(Var c)
+    private void ControlTermsTransposedKernel(ReadOnlySpan<double> cv, Span<double> y)
     {
-        Require("CostCurvature.ControlTermsTransposed", c, ControlShape);
-        var y = HostDoubles.Output(StateShape, c.DType, c.Device, out var direct);
-        var cv = HostDoubles.Read(c.Value);
         int T = _T, n = _n, m = _m;
         for (int b = 0; b < _B; b++)
         {
@@ -91,15 +90,8 @@ internal sealed class CostCurvature
             }
             y.Slice((b * (T + 1) + T) * n, n).Clear();
         }
-        return Autograd.RecordOp("cost_control_terms_t", HostDoubles.ToTensor(direct, y, StateShape, c.DType, c.Device), c,
-            (_, g) => ControlTerms(g));
     }
 
     private Shape StateShape => new(_B, _T + 1, _n);
     private Shape ControlShape => new(_B, _T, _m);
-
-    private static void Require(string op, Var v, in Shape expected)
-    {
-        if (v.Shape != expected) throw new TensorShapeException($"{op}: expected {expected}, got {v.Shape}");
-    }
 }

@@ -25,55 +25,29 @@ internal sealed class LinearizedSweeps
     }
 
     /// <summary>States driven by y: y [B,T+1,n] injects at every step, y [B,n] only sets s_0.</summary>
-    public Var States(Var y)
-    {
-        bool initialOnly = y.Shape.Rank == 2;
-        Require("LinearizedSweeps.States", y, initialOnly ? new Shape(_B, _n) : StateShape);
-        var outShape = StateShape;
-        var s = HostDoubles.Output(outShape, y.DType, y.Device, out var direct);
-        StatesKernel(HostDoubles.Read(y.Value), initialOnly, s);
-        var value = HostDoubles.ToTensor(direct, s, outShape, y.DType, y.Device);
-        return initialOnly
-            ? Autograd.RecordOp("sweep_states0", value, y, (_, g) => F.Select(Costates(g), 1, 0))
-            : Autograd.RecordOp("sweep_states", value, y, (_, g) => Costates(g));
-    }
+    public Var States(Var y) => y.Shape.Rank == 2
+        ? HostDoubles.RecordLinear("LinearizedSweeps.States", "sweep_states0", y, new Shape(_B, _n), StateShape,
+            (v, s) => StatesKernel(v, initialOnly: true, s), g => F.Select(Costates(g), 1, 0))
+        : HostDoubles.RecordLinear("LinearizedSweeps.States", "sweep_states", y, StateShape, StateShape,
+            (v, s) => StatesKernel(v, initialOnly: false, s), Costates);
 
     /// <summary>Costates accumulating y backwards in time.</summary>
-    public Var Costates(Var y)
-    {
-        Require("LinearizedSweeps.Costates", y, StateShape);
-        var mu = HostDoubles.Output(StateShape, y.DType, y.Device, out var direct);
-        CostatesKernel(HostDoubles.Read(y.Value), mu);
-        return Autograd.RecordOp("sweep_costates", HostDoubles.ToTensor(direct, mu, StateShape, y.DType, y.Device), y, (_, g) => States(g));
-    }
+    public Var Costates(Var y) =>
+        HostDoubles.RecordLinear("LinearizedSweeps.Costates", "sweep_costates", y, StateShape, StateShape, CostatesKernel, States);
 
     /// <summary>c_t = B_tᵀ μ_{t+1} with μ the costates of y.</summary>
-    public Var ControlsOfCostates(Var y)
-    {
-        Require("LinearizedSweeps.ControlsOfCostates", y, StateShape);
-        var c = HostDoubles.Output(ControlShape, y.DType, y.Device, out var direct);
-        ControlsOfCostatesKernel(HostDoubles.Read(y.Value), c);
-        return Autograd.RecordOp("sweep_controls_of_costates", HostDoubles.ToTensor(direct, c, ControlShape, y.DType, y.Device), y,
-            (_, g) => StatesOfControls(g));
-    }
+    public Var ControlsOfCostates(Var y) =>
+        HostDoubles.RecordLinear("LinearizedSweeps.ControlsOfCostates", "sweep_controls_of_costates", y, StateShape, ControlShape,
+            ControlsOfCostatesKernel, StatesOfControls);
 
     /// <summary>States driven from rest by the controls c.</summary>
-    public Var StatesOfControls(Var c)
-    {
-        Require("LinearizedSweeps.StatesOfControls", c, ControlShape);
-        var s = HostDoubles.Output(StateShape, c.DType, c.Device, out var direct);
-        StatesOfControlsKernel(HostDoubles.Read(c.Value), s);
-        return Autograd.RecordOp("sweep_states_of_controls", HostDoubles.ToTensor(direct, s, StateShape, c.DType, c.Device), c,
-            (_, g) => ControlsOfCostates(g));
-    }
+    public Var StatesOfControls(Var c) =>
+        HostDoubles.RecordLinear("LinearizedSweeps.StatesOfControls", "sweep_states_of_controls", c, ControlShape, StateShape,
+            StatesOfControlsKernel, ControlsOfCostates);
 
     private Shape StateShape => new(_B, _T + 1, _n);
     private Shape ControlShape => new(_B, _T, _m);
 
-    private static void Require(string op, Var v, in Shape expected)
-    {
-        if (v.Shape != expected) throw new TensorShapeException($"{op}: expected {expected}, got {v.Shape}");
-    }
 
     internal void StatesKernel(ReadOnlySpan<double> y, bool initialOnly, Span<double> s)
     {
