@@ -48,7 +48,6 @@ internal sealed class LinearizedSweeps
     private Shape StateShape => new(_B, _T + 1, _n);
     private Shape ControlShape => new(_B, _T, _m);
 
-
     internal void StatesKernel(ReadOnlySpan<double> y, bool initialOnly, Span<double> s)
     {
         int T = _T, n = _n, nn = n * n;
