@@ -23,12 +23,10 @@ public sealed class DiffToriAgent : IAgent
     private readonly PerSlot<double[]> _previousSolution = new();
     private readonly Dictionary<int, MlpShootingResidual> _plans = [];
     private int _pgTerms;
-    private double _stepSize; // the LM step of the current solve: cfg.SolverStepSize, or the evaluation step while acting for evaluation
 
     public DiffToriAgent(int observationDim, int actionDim, RlConfig cfg, Device? device = null, DType dtype = DType.Float32)
     {
         _cfg = cfg;
-        _stepSize = cfg.SolverStepSize;
         ActionDim = actionDim;
         Inner = new TdMpcAgent(observationDim, actionDim, cfg, device, dtype);
         var init = new RandomGenerator((ulong)cfg.Seed + 3000);
@@ -120,13 +118,9 @@ public sealed class DiffToriAgent : IAgent
         }
         else
         {
-            using (Autograd.NoGrad())
-            {
-                // Evaluation may act with its own (smaller) LM step; training acts with the step the gradient sees.
-                _stepSize = eval ? _cfg.SolverEvalStepSize ?? _cfg.SolverStepSize : _cfg.SolverStepSize;
-                try { action = FirstActions(Solve(obs, horizon, GradientMode.None, envs).Value.ToDoubleArray(), batch, horizon); }
-                finally { _stepSize = _cfg.SolverStepSize; }
-            }
+            // Evaluation may act with its own (smaller) LM step; training acts with the step the gradient sees.
+            double? step = eval ? _cfg.SolverEvalStepSize : null;
+            using (Autograd.NoGrad()) action = FirstActions(Solve(obs, horizon, GradientMode.None, envs, step).Value.ToDoubleArray(), batch, horizon);
         }
         if (!eval)
         {
@@ -183,29 +177,30 @@ public sealed class DiffToriAgent : IAgent
 
     /// <summary>
     /// a*(θ) [B, H·m] for observations [B, obs]: LM on the scalar residual r = −G + offset of each row (or
-    /// iLQR, cfg.Solver), from the π rollout (or slot envs[b]'s shifted previous solution), one batched solve.
+    /// iLQR, cfg.Solver), from the π rollout (or slot envs[b]'s shifted previous solution), one batched solve;
+    /// stepSize overrides cfg.SolverStepSize for this solve (LM only).
     /// </summary>
-    public Var Solve(Var observation, int horizon, GradientMode mode, ReadOnlySpan<int> envs)
+    public Var Solve(Var observation, int horizon, GradientMode mode, ReadOnlySpan<int> envs, double? stepSize = null)
     {
         int batch = observation.Shape[0];
         if (envs.Length != batch) throw new ArgumentException($"DiffToriAgent.Solve: {batch} observation rows but {envs.Length} environment slots");
         var z0 = Told.Encode(observation);
         var init = InitialSequence(z0, horizon, differentiable: mode == GradientMode.Unrolled && Autograd.IsGradEnabled, envs);
-        var solution = _cfg.Solver == "ilqr" ? SolveIlqr(z0, init, horizon, mode) : SolveLm(z0, init, horizon, mode);
+        var solution = _cfg.Solver == "ilqr" ? SolveIlqr(z0, init, horizon, mode) : SolveLm(z0, init, horizon, mode, stepSize ?? _cfg.SolverStepSize);
         var values = solution.Value.ToDoubleArray();
         int length = horizon * ActionDim;
         for (int b = 0; b < batch; b++) _previousSolution[envs[b]] = batch == 1 ? values : values[(b * length)..((b + 1) * length)];
         return solution;
     }
 
-    private Var SolveLm(Var z0, Var init, int horizon, GradientMode mode)
+    private Var SolveLm(Var z0, Var init, int horizon, GradientMode mode, double stepSize)
     {
         // The residual r = offset − G of each row; its unrecorded iterations run on the graph-free kernel
         // (float32 CPU models), the recorded ones and every parameter gradient on the Var definition.
         var plan = PlanningResidual(horizon);
         var result = LevenbergMarquardt.Solve(plan.Residual(z0), init, new LmOptions
         {
-            Iterations = _cfg.SolverIterations, Damping = _cfg.SolverDamping, StepSize = _stepSize,
+            Iterations = _cfg.SolverIterations, Damping = _cfg.SolverDamping, StepSize = stepSize,
             Lower = -1, Upper = 1, Gradient = mode, TruncatedSteps = _cfg.SolverTruncatedSteps,
         }, plan.Kernel(z0));
         LastSolve = result;
