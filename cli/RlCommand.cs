@@ -64,7 +64,7 @@ public static class RlCommand
         {
             string task = o.Value("task") ?? throw new ArgumentException("train needs --task NAME (see `difftori envs list`)");
             string agent = o.Value("agent") ?? "tdmpc";
-            string? overrides = o.Value("config") is { } file ? File.ReadAllText(file) : null;
+            string? overrides = ConfigOverrides(o);
             cfg = TaskDefaults.Resolve(task, agent, overrides);
             if (o.Value("steps") is { } s) cfg.Steps = long.Parse(s, CultureInfo.InvariantCulture);
             if (o.Value("seed") is { } seed) cfg.Seed = int.Parse(seed, CultureInfo.InvariantCulture);
@@ -86,11 +86,13 @@ public static class RlCommand
     {
         string run = o.Value("run") ?? throw new ArgumentException("eval needs --run runs/DIR");
         int? episodes = o.Value("episodes") is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : null;
-        string? overrides = o.Value("config") is { } path ? File.ReadAllText(path) : null;
-        double score = Evaluation.EvaluateRun(run, episodes, overrides);
+        double score = Evaluation.EvaluateRun(run, episodes, ConfigOverrides(o));
         Console.WriteLine($"{run}: mean evaluation return {score:F2}");
         return 0;
     }
+
+    /// <summary>The JSON text of --config (train: overrides of the task table; eval: of how the saved agent acts), or null.</summary>
+    private static string? ConfigOverrides(CliOptions o) => o.Value("config") is { } file ? File.ReadAllText(file) : null;
 
     private static int Compare(CliOptions o)
     {
