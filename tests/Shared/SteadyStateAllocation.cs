@@ -1,4 +1,4 @@
-namespace DiffTori.Engine.Tests;
+namespace DiffTori;
 
 /// <summary>Managed bytes a piece of work allocates per batch of calls once it is warm.</summary>
 internal static class SteadyStateAllocation
