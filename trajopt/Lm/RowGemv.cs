@@ -33,23 +33,6 @@ internal static unsafe class RowGemv
         if (!b.IsEmpty) TensorPrimitives.Add(y[..rows], b[..rows], y[..rows]);
     }
 
-    /// <summary>x̄ = Wᵀ·ȳ (overwrites x̄): the input gradient of y = W·x + b.</summary>
-    public static void Transposed(ReadOnlySpan<float> w, ReadOnlySpan<float> yBar, Span<float> xBar, int rows, int cols)
-    {
-        if (!Vector512.IsHardwareAccelerated || cols < 16)
-        {
-            xBar[..cols].Clear();
-            for (int r = 0; r < rows; r++) TensorPrimitives.MultiplyAdd(w.Slice(r * cols, cols), yBar[r], xBar[..cols], xBar[..cols]);
-            return;
-        }
-        fixed (float* pw = w, pg = yBar, px = xBar)
-        {
-            if ((long)rows * cols >= ParallelElements && CpuParallelWork.Threads > 1)
-                (_job ??= new GemvJob()).Run(transposed: true, pw, pg, px, rows, cols);
-            else TransposedColumns(pw, pg, px, rows, 0, cols, cols);
-        }
-    }
-
     /// <summary>
     /// Y[j] = W·X[j] + b for k inputs X [k, cols] → Y [k, rows]: each block of four rows of W is read from memory
     /// once and reused from L1 for all k inputs (the reward network over all H steps at once).
@@ -71,52 +54,76 @@ internal static unsafe class RowGemv
             for (int j = 0; j < k; j++) TensorPrimitives.Add(y.Slice(j * rows, rows), b[..rows], y.Slice(j * rows, rows));
     }
 
-    /// <summary>X̄[j] = Wᵀ·Ȳ[j] for k gradients Ȳ [k, rows] → X̄ [k, cols] (overwritten); W is read in 64×64 tiles reused from L1 for all k.</summary>
+    /// <summary>
+    /// X̄[j] = Wᵀ·Ȳ[j] for k gradients Ȳ [k, rows] → X̄ [k, cols] (overwritten): the input gradients of y = W·x + b.
+    /// W is streamed row by row, as the forward pass reads it. A large W is cut into two row halves whose partial
+    /// sums are added at the end, on one core or two alike, so the bits do not depend on the core count.
+    /// </summary>
     public static void TransposedBatch(ReadOnlySpan<float> w, ReadOnlySpan<float> yBar, Span<float> xBar, int rows, int cols, int k)
     {
-        if (k == 1 || !Vector512.IsHardwareAccelerated || cols < 16)
+        if (!Vector512.IsHardwareAccelerated)
         {
-            for (int j = 0; j < k; j++) Transposed(w, yBar.Slice(j * rows, rows), xBar.Slice(j * cols, cols), rows, cols);
+            for (int j = 0; j < k; j++)
+            {
+                var x = xBar.Slice(j * cols, cols);
+                x.Clear();
+                for (int r = 0; r < rows; r++) TensorPrimitives.MultiplyAdd(w.Slice(r * cols, cols), yBar[j * rows + r], x, x);
+            }
             return;
         }
         fixed (float* pw = w, pg = yBar, px = xBar)
         {
-            if ((long)rows * cols >= ParallelElements && CpuParallelWork.Threads > 1)
-                (_job ??= new GemvJob()).Run(transposed: true, pw, pg, px, rows, cols, k);
-            else TransposedColumnsBatch(pw, pg, px, rows, 0, cols, cols, k);
+            if ((long)rows * cols < ParallelElements) TransposedRows(pw, pg, px, 0, rows, cols, rows, k);
+            else
+            {
+                var job = _job ??= new GemvJob();
+                var half = job.Partial(k * cols);
+                fixed (float* ph = half)
+                {
+                    job.Run(transposed: true, pw, pg, px, rows, cols, k, ph);
+                    TensorPrimitives.Add(xBar[..(k * cols)], half.AsSpan(0, k * cols), xBar[..(k * cols)]);
+                }
+            }
         }
     }
 
-    /// <summary>Both directions split over the worker pool: forward by rows, transposed by 16-aligned column ranges (no reduction).</summary>
+    /// <summary>
+    /// Both directions split over the worker pool by rows of W: forward rows write their own outputs; the
+    /// transposed product's second row half writes a partial sum that the caller adds (always two halves, run
+    /// one after the other when there is one core).
+    /// </summary>
     private sealed class GemvJob : CpuParallelWork
     {
-        private float* _w, _in, _out;
+        private float* _w, _in, _out, _partial;
         private int _rows, _cols, _k;
         private bool _transposed;
+        private float[] _partialBuffer = [];
 
-        public void Run(bool transposed, float* w, float* input, float* output, int rows, int cols, int k = 1)
+        /// <summary>A buffer of at least <paramref name="length"/> floats for the second half's partial sums.</summary>
+        public float[] Partial(int length)
         {
-            _transposed = transposed; _w = w; _in = input; _out = output; _rows = rows; _cols = cols; _k = k;
-            try { Run(2); }
-            finally { _w = _in = _out = null; }
+            if (_partialBuffer.Length < length) _partialBuffer = new float[length];
+            return _partialBuffer;
+        }
+
+        public void Run(bool transposed, float* w, float* input, float* output, int rows, int cols, int k = 1, float* partial = null)
+        {
+            _transposed = transposed; _w = w; _in = input; _out = output; _rows = rows; _cols = cols; _k = k; _partial = partial;
+            try
+            {
+                if (Threads > 1) Run(2);
+                else { Execute(0, 2); Execute(1, 2); }
+            }
+            finally { _w = _in = _out = _partial = null; }
         }
 
         public override void Execute(int part, int parts)
         {
-            if (_transposed)
-            {
-                int blocks = (_cols + 15) / 16;
-                int c0 = Math.Min(_cols, blocks * part / parts * 16), c1 = Math.Min(_cols, blocks * (part + 1) / parts * 16);
-                if (_k == 1) TransposedColumns(_w, _in, _out, _rows, c0, c1, _cols);
-                else TransposedColumnsBatch(_w, _in, _out, _rows, c0, c1, _cols, _k);
-            }
-            else
-            {
-                int quads = (_rows + 3) / 4;
-                int r0 = Math.Min(_rows, quads * part / parts * 4), r1 = Math.Min(_rows, quads * (part + 1) / parts * 4);
-                if (_k == 1) ForwardRows(_w, _in, _out, r0, r1, _cols);
-                else ForwardRowsBatch(_w, _in, _out, r0, r1, _cols, _rows, _k);
-            }
+            int quads = (_rows + 3) / 4;
+            int r0 = Math.Min(_rows, quads * part / parts * 4), r1 = Math.Min(_rows, quads * (part + 1) / parts * 4);
+            if (_transposed) TransposedRows(_w, _in, part == 0 ? _out : _partial, r0, r1, _cols, _rows, _k);
+            else if (_k == 1) ForwardRows(_w, _in, _out, r0, r1, _cols);
+            else ForwardRowsBatch(_w, _in, _out, r0, r1, _cols, _rows, _k);
         }
     }
 
@@ -124,6 +131,10 @@ internal static unsafe class RowGemv
     private static void ForwardRows(float* pw, float* px, float* py, int r0, int r1, int cols)
     {
         int vecEnd = cols & ~15;
+        // A tail of eight or more columns (a 56-wide first layer) takes one half-width step instead of scalars.
+        bool halfTail = cols - vecEnd >= 8;
+        var xTail = halfTail ? Vector512.Create(Vector256.Load(px + vecEnd), Vector256<float>.Zero) : default;
+        int scalarStart = halfTail ? vecEnd + 8 : vecEnd;
         int r = r0;
         // Four rows at a time share each load of x.
         for (; r + 4 <= r1; r += 4)
@@ -138,8 +149,15 @@ internal static unsafe class RowGemv
                 a2 = Vector512.FusedMultiplyAdd(Vector512.Load(w2 + k), xv, a2);
                 a3 = Vector512.FusedMultiplyAdd(Vector512.Load(w3 + k), xv, a3);
             }
+            if (halfTail)
+            {
+                a0 = Vector512.FusedMultiplyAdd(HalfRow(w0 + vecEnd), xTail, a0);
+                a1 = Vector512.FusedMultiplyAdd(HalfRow(w1 + vecEnd), xTail, a1);
+                a2 = Vector512.FusedMultiplyAdd(HalfRow(w2 + vecEnd), xTail, a2);
+                a3 = Vector512.FusedMultiplyAdd(HalfRow(w3 + vecEnd), xTail, a3);
+            }
             float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
-            for (int k = vecEnd; k < cols; k++)
+            for (int k = scalarStart; k < cols; k++)
             {
                 float xk = px[k];
                 s0 += w0[k] * xk; s1 += w1[k] * xk; s2 += w2[k] * xk; s3 += w3[k] * xk;
@@ -151,45 +169,15 @@ internal static unsafe class RowGemv
             float* wr = pw + (long)r * cols;
             var a = Vector512<float>.Zero;
             for (int k = 0; k < vecEnd; k += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(wr + k), Vector512.Load(px + k), a);
+            if (halfTail) a = Vector512.FusedMultiplyAdd(HalfRow(wr + vecEnd), xTail, a);
             float s = Vector512.Sum(a);
-            for (int k = vecEnd; k < cols; k++) s += wr[k] * px[k];
+            for (int k = scalarStart; k < cols; k++) s += wr[k] * px[k];
             py[r] = s;
         }
     }
 
-    /// <summary>x̄[c] = Σ_r ȳ[r]·W[r, c] for c in [c0, c1).</summary>
-    private static void TransposedColumns(float* pw, float* pg, float* px, int rows, int c0, int c1, int cols)
-    {
-        // A block of 64 columns lives in four registers while every row adds into it.
-        int c = c0;
-        for (; c + 64 <= c1; c += 64)
-        {
-            var s0 = Vector512<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
-            float* wr = pw + c;
-            for (int r = 0; r < rows; r++, wr += cols)
-            {
-                var g = Vector512.Create(pg[r]);
-                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(wr), g, s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 16), g, s1);
-                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 32), g, s2);
-                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 48), g, s3);
-            }
-            s0.Store(px + c); s1.Store(px + c + 16); s2.Store(px + c + 32); s3.Store(px + c + 48);
-        }
-        for (; c + 16 <= c1; c += 16)
-        {
-            var s = Vector512<float>.Zero;
-            float* wr = pw + c;
-            for (int r = 0; r < rows; r++, wr += cols) s = Vector512.FusedMultiplyAdd(Vector512.Load(wr), Vector512.Create(pg[r]), s);
-            s.Store(px + c);
-        }
-        for (; c < c1; c++)
-        {
-            float s = 0;
-            for (int r = 0; r < rows; r++) s += pw[(long)r * cols + c] * pg[r];
-            px[c] = s;
-        }
-    }
+    /// <summary>Eight floats at p in the low half of a vector, zeros above.</summary>
+    private static Vector512<float> HalfRow(float* p) => Vector512.Create(Vector256.Load(p), Vector256<float>.Zero);
 
     /// <summary>Y[j][r] = W[r, :]·X[j] for r in [r0, r1) and j &lt; k, one block of four rows at a time.</summary>
     private static void ForwardRowsBatch(float* pw, float* px, float* py, int r0, int r1, int cols, int rows, int k)
@@ -201,47 +189,75 @@ internal static unsafe class RowGemv
             for (int j = 0; j < k; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r1, cols);
     }
 
-    /// <summary>X̄[j][c] = Σ_r Ȳ[j][r]·W[r, c] for c in [c0, c1) and j &lt; k, over tiles of 64 rows.</summary>
-    private static void TransposedColumnsBatch(float* pw, float* pg, float* px, int rows, int c0, int c1, int cols, int k)
+    /// <summary>
+    /// X̄[j] = Σ_{r0 ≤ r &lt; r1} Ȳ[j][r]·W[r, :] for j &lt; k (overwritten): eight rows of W at a time (then four, then
+    /// one), each block read from memory once and from L1 for the other gradients.
+    /// </summary>
+    private static void TransposedRows(float* pw, float* pg, float* px, int r0, int r1, int cols, int rows, int k)
     {
-        const int TileRows = 64;
-        for (int j = 0; j < k; j++) new Span<float>(px + (long)j * cols + c0, c1 - c0).Clear();
-        for (int rt = 0; rt < rows; rt += TileRows)
+        new Span<float>(px, k * cols).Clear();
+        int r = r0;
+        for (; r + 8 <= r1; r += 8)
+            for (int j = 0; j < k; j++) AddEightRows(pw + (long)r * cols, cols, pg + (long)j * rows + r, px + (long)j * cols);
+        for (; r + 4 <= r1; r += 4)
+            for (int j = 0; j < k; j++) AddFourRows(pw + (long)r * cols, cols, pg + (long)j * rows + r, px + (long)j * cols);
+        for (; r < r1; r++)
+            for (int j = 0; j < k; j++) AddRow(pw + (long)r * cols, cols, pg[(long)j * rows + r], px + (long)j * cols);
+    }
+
+    /// <summary>x += Σ_{i&lt;8} g[i]·W[i, :] for the eight rows at w (row length cols).</summary>
+    private static void AddEightRows(float* w, int cols, float* g, float* x)
+    {
+        int c = 0;
+        for (; c + 16 <= cols; c += 16)
         {
-            int rEnd = Math.Min(rows, rt + TileRows);
-            for (int j = 0; j < k; j++)
-            {
-                float* g = pg + (long)j * rows, x = px + (long)j * cols;
-                int c = c0;
-                for (; c + 64 <= c1; c += 64)
-                {
-                    var s0 = Vector512.Load(x + c); var s1 = Vector512.Load(x + c + 16);
-                    var s2 = Vector512.Load(x + c + 32); var s3 = Vector512.Load(x + c + 48);
-                    float* wr = pw + (long)rt * cols + c;
-                    for (int r = rt; r < rEnd; r++, wr += cols)
-                    {
-                        var gv = Vector512.Create(g[r]);
-                        s0 = Vector512.FusedMultiplyAdd(Vector512.Load(wr), gv, s0);
-                        s1 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 16), gv, s1);
-                        s2 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 32), gv, s2);
-                        s3 = Vector512.FusedMultiplyAdd(Vector512.Load(wr + 48), gv, s3);
-                    }
-                    s0.Store(x + c); s1.Store(x + c + 16); s2.Store(x + c + 32); s3.Store(x + c + 48);
-                }
-                for (; c + 16 <= c1; c += 16)
-                {
-                    var s = Vector512.Load(x + c);
-                    float* wr = pw + (long)rt * cols + c;
-                    for (int r = rt; r < rEnd; r++, wr += cols) s = Vector512.FusedMultiplyAdd(Vector512.Load(wr), Vector512.Create(g[r]), s);
-                    s.Store(x + c);
-                }
-                for (; c < c1; c++)
-                {
-                    float s = x[c];
-                    for (int r = rt; r < rEnd; r++) s += pw[(long)r * cols + c] * g[r];
-                    x[c] = s;
-                }
-            }
+            // Four short chains, summed as a tree: the eight products are independent.
+            float* wc = w + c;
+            var s01 = Vector512.FusedMultiplyAdd(Vector512.Load(wc + cols), Vector512.Create(g[1]), Vector512.Load(wc) * Vector512.Create(g[0]));
+            var s23 = Vector512.FusedMultiplyAdd(Vector512.Load(wc + 3 * cols), Vector512.Create(g[3]), Vector512.Load(wc + 2 * cols) * Vector512.Create(g[2]));
+            var s45 = Vector512.FusedMultiplyAdd(Vector512.Load(wc + 5 * cols), Vector512.Create(g[5]), Vector512.Load(wc + 4 * cols) * Vector512.Create(g[4]));
+            var s67 = Vector512.FusedMultiplyAdd(Vector512.Load(wc + 7 * cols), Vector512.Create(g[7]), Vector512.Load(wc + 6 * cols) * Vector512.Create(g[6]));
+            (Vector512.Load(x + c) + ((s01 + s23) + (s45 + s67))).Store(x + c);
         }
+        if (c < cols)
+        {
+            // The columns past the last full vector, four rows at a time.
+            AddFourRowsFrom(w, cols, g, x, c);
+            AddFourRowsFrom(w + 4 * cols, cols, g + 4, x, c);
+        }
+    }
+
+    /// <summary>x += Σ_{i&lt;4} g[i]·W[i, :] for the four rows at w.</summary>
+    private static void AddFourRows(float* w, int cols, float* g, float* x) => AddFourRowsFrom(w, cols, g, x, 0);
+
+    /// <summary>x[c…] += Σ_{i&lt;4} g[i]·W[i, c…] from column <paramref name="c"/> on.</summary>
+    private static void AddFourRowsFrom(float* w, int cols, float* g, float* x, int c)
+    {
+        float* w1 = w + cols, w2 = w1 + cols, w3 = w2 + cols;
+        float g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3];
+        var v0 = Vector512.Create(g0); var v1 = Vector512.Create(g1); var v2 = Vector512.Create(g2); var v3 = Vector512.Create(g3);
+        for (; c + 16 <= cols; c += 16)
+        {
+            var s01 = Vector512.FusedMultiplyAdd(Vector512.Load(w1 + c), v1, Vector512.Load(w + c) * v0);
+            var s23 = Vector512.FusedMultiplyAdd(Vector512.Load(w3 + c), v3, Vector512.Load(w2 + c) * v2);
+            (Vector512.Load(x + c) + (s01 + s23)).Store(x + c);
+        }
+        if (c + 8 <= cols)
+        {
+            var s01 = Vector256.FusedMultiplyAdd(Vector256.Load(w1 + c), Vector256.Create(g1), Vector256.Load(w + c) * Vector256.Create(g0));
+            var s23 = Vector256.FusedMultiplyAdd(Vector256.Load(w3 + c), Vector256.Create(g3), Vector256.Load(w2 + c) * Vector256.Create(g2));
+            (Vector256.Load(x + c) + (s01 + s23)).Store(x + c);
+            c += 8;
+        }
+        for (; c < cols; c++) x[c] += (w[c] * g0 + w1[c] * g1) + (w2[c] * g2 + w3[c] * g3);
+    }
+
+    /// <summary>x += g·W[r, :] for the one row at w.</summary>
+    private static void AddRow(float* w, int cols, float g, float* x)
+    {
+        var v = Vector512.Create(g);
+        int c = 0;
+        for (; c + 16 <= cols; c += 16) Vector512.FusedMultiplyAdd(Vector512.Load(w + c), v, Vector512.Load(x + c)).Store(x + c);
+        for (; c < cols; c++) x[c] += w[c] * g;
     }
 }
