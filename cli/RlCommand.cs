@@ -92,7 +92,12 @@ public static class RlCommand
     }
 
     /// <summary>The JSON text of --config (train: overrides of the task table; eval: of how the saved agent acts), or null.</summary>
-    private static string? ConfigOverrides(CliOptions o) => o.Value("config") is { } file ? File.ReadAllText(file) : null;
+    private static string? ConfigOverrides(CliOptions o)
+    {
+        if (o.Value("config") is not { } file) return null;
+        if (!File.Exists(file)) throw new ArgumentException($"--config: no such file '{file}'");
+        return File.ReadAllText(file);
+    }
 
     private static int Compare(CliOptions o)
     {

@@ -170,6 +170,15 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void AMissingConfigFileIsNamedWithItsOption()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"difftori-missing-{Guid.NewGuid():N}.json");
+        var (code, _, error) = Run("rl", "train", "--task", "pendulum-swingup", "--agent", "sac", "--config", missing);
+        Assert.Equal(2, code);
+        Assert.Contains($"--config: no such file '{missing}'", error);
+    }
+
+    [Fact]
     public void CompareNamesAPathThatIsNotARunFolder()
     {
         string file = Path.GetTempFileName();
