@@ -309,5 +309,16 @@ def plan_step():
     (-Qn(torch.cat([z, u[:, :ACT]], 1)).sum()).backward()
 
 
+def plan_unrecorded():
+    with torch.no_grad():
+        acts, zt = [], z
+        for t in range(H):
+            a = Pi(zt); acts.append(a); zt = Dyn(torch.cat([zt, a], 1))
+        u = torch.cat(acts, 1)
+        for _ in range(95):
+            u = lm_iter(u, False)
+
+
 workloads["difftori plan LM100 trunc5 + PG bwd (b1)"] = plan_step
+workloads["difftori plan LM95 unrecorded only (b1)"] = plan_unrecorded
 main(workloads)

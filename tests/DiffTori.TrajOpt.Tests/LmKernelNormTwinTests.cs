@@ -20,7 +20,7 @@ public class LmKernelNormTwinTests
             $"seed {Seed}, n {Latent}, m {Action}, H {Horizon}, hidden {Hidden}, twin {Twin}, π {WithPolicy} (tanh {TanhPolicy}), affine {Affine}";
     }
 
-    private static readonly Gen<Case> Cases =
+    internal static readonly Gen<Case> Cases =
         from seed in Gen.Choose(1, 100000)
         from latent in Gen.Elements(1, 3, 7, 17)
         from action in Gen.Choose(1, 3)
@@ -32,7 +32,7 @@ public class LmKernelNormTwinTests
         from affine in Gen.Elements(true, false)
         select new Case(seed, latent, action, horizon, hidden, twin, pi, pi && tanh, affine);
 
-    private sealed class Model
+    internal sealed class Model
     {
         public readonly Sequential Dyn, Rew;
         public readonly Sequential[] Values;
@@ -69,7 +69,7 @@ public class LmKernelNormTwinTests
         new Linear(input, hidden, rng, dtype: dtype), new LayerNorm(hidden, elementwiseAffine: affine, dtype: dtype), new Autodiff.Nn.Tanh(),
         new Linear(hidden, hidden, rng, dtype: dtype), new Elu(), new Linear(hidden, 1, rng, dtype: dtype));
 
-    private static Tensor Uniform(int seed, int rows, int cols, double scale, DType dtype = DType.Float32)
+    internal static Tensor Uniform(int seed, int rows, int cols, double scale, DType dtype = DType.Float32)
     {
         var rng = new Random(seed);
         var v = new double[rows * cols];
@@ -77,7 +77,7 @@ public class LmKernelNormTwinTests
         return Tensor.FromDoubles(v, new Shape(rows, cols), dtype);
     }
 
-    private static IScalarResidualKernel KernelOf(MlpShootingResidual plan, Var x0) =>
+    internal static IScalarResidualKernel KernelOf(MlpShootingResidual plan, Var x0) =>
         plan.Kernel(x0) ?? throw new InvalidOperationException("no kernel: " + plan.KernelUnsupportedReason());
 
     [Fact]

@@ -43,51 +43,64 @@ public static partial class LevenbergMarquardt
     }
 
     /// <summary>
-    /// <paramref name="count"/> unrecorded iterations on the kernel, example by example (examples never
-    /// interact): the same steps as <see cref="Iterate"/> with record false, with no graph and no allocation
-    /// per iteration. Returns the new u (a constant).
+    /// <paramref name="count"/> unrecorded iterations on the kernel, the whole batch per kernel call (examples
+    /// never interact, and the kernel reads the networks' weights once for all of them): the same steps as
+    /// <see cref="Iterate"/> with record false, with no graph and no allocation per iteration. Returns the new u
+    /// (a constant).
     /// </summary>
     private static Var UnrecordedIterations(IScalarResidualKernel kernel, Var u, int count, double[] lambda, LmOptions o, Stats st)
     {
         int B = u.Shape[0], D = u.Shape[1];
         var uv = new float[B * D];
         using (var c = u.Value.Contiguous()) c.AsSpan<float>().CopyTo(uv);
-        var grad = new float[D];
-        var next = new float[D];
+        var grad = new float[B * D];
+        var next = new float[B * D];
+        var r = new float[B];
+        var after = o.AdaptiveDamping ? new float[B] : [];
         float lo = (float)o.Lower, hi = (float)o.Upper;
-        for (int b = 0; b < B; b++)
+        for (int i = 0; i < count; i++)
         {
-            var ub = uv.AsSpan(b * D, D);
-            for (int i = 0; i < count; i++)
+            kernel.Evaluate(0, B, uv, r, grad);
+            for (int b = 0; b < B; b++)
+                st.LastStep[b] = ScalarKernelStep(r[b], grad.AsSpan(b * D, D), uv.AsSpan(b * D, D), next.AsSpan(b * D, D), ref lambda[b], lo, hi, o, st, b);
+            if (o.AdaptiveDamping)
             {
-                float r = kernel.Evaluate(b, ub, grad);
-                double gg = 0;
-                for (int j = 0; j < D; j++) gg += (double)grad[j] * grad[j];
-                st.GradNorm[b] = Math.Abs((double)r) * Math.Sqrt(gg);
-                lambda[b] = ScalarDamping(lambda[b], gg, r, D, o, st);
-                double scale = -r / (lambda[b] + gg);
-                double maxStep = 0;
-                for (int j = 0; j < D; j++)
+                // Keep the step where ½r² fell, else stay and raise λ (as Iterate).
+                kernel.Evaluate(0, B, next, after, default);
+                for (int b = 0; b < B; b++)
                 {
-                    float delta = (float)(scale * grad[j]);
-                    float v = ub[j] + (float)(o.StepSize * delta);
-                    v = Math.Clamp(v, lo, hi);
-                    next[j] = v;
-                    maxStep = Math.Max(maxStep, Math.Abs((double)v - ub[j]));
-                }
-                st.LastStep[b] = maxStep;
-                if (o.AdaptiveDamping)
-                {
-                    // Keep the step where ½r² fell, else stay and raise λ (as Iterate).
-                    float after = kernel.Evaluate(b, next, default);
-                    bool accept = 0.5 * after * after < 0.5 * (double)r * r;
+                    bool accept = 0.5 * after[b] * after[b] < 0.5 * (double)r[b] * r[b];
                     lambda[b] = accept ? Math.Max(o.MinDamping, lambda[b] / o.DampingFactor) : Math.Min(o.MaxDamping, lambda[b] * o.DampingFactor);
-                    if (!accept) { st.LastStep[b] = 0; continue; }
+                    if (accept) next.AsSpan(b * D, D).CopyTo(uv.AsSpan(b * D, D));
+                    else st.LastStep[b] = 0;
                 }
-                next.CopyTo(ub);
             }
+            else next.CopyTo(uv, 0);
         }
         return new Var(Tensor.FromArray<float>(uv, u.Shape, u.Value.Device));
+    }
+
+    /// <summary>
+    /// One example's Sherman–Morrison step from u to next = clamp(u + s·δ), δ = −r·g/(λ + ‖g‖²), with the damping
+    /// guard; returns the step's largest coordinate.
+    /// </summary>
+    private static double ScalarKernelStep(float r, ReadOnlySpan<float> grad, ReadOnlySpan<float> u, Span<float> next,
+        ref double lambda, float lo, float hi, LmOptions o, Stats st, int example)
+    {
+        double gg = 0;
+        for (int j = 0; j < grad.Length; j++) gg += (double)grad[j] * grad[j];
+        st.GradNorm[example] = Math.Abs((double)r) * Math.Sqrt(gg);
+        lambda = ScalarDamping(lambda, gg, r, grad.Length, o, st);
+        double scale = -r / (lambda + gg);
+        double maxStep = 0;
+        for (int j = 0; j < grad.Length; j++)
+        {
+            float delta = (float)(scale * grad[j]);
+            float v = Math.Clamp(u[j] + (float)(o.StepSize * delta), lo, hi);
+            next[j] = v;
+            maxStep = Math.Max(maxStep, Math.Abs((double)v - u[j]));
+        }
+        return maxStep;
     }
 
     /// <summary>½r² per example by the kernel.</summary>
@@ -96,12 +109,10 @@ public static partial class LevenbergMarquardt
         int B = u.Shape[0], D = u.Shape[1];
         var uv = new float[B * D];
         using (var c = u.Contiguous()) c.AsSpan<float>().CopyTo(uv);
+        var r = new float[B];
+        kernel.Evaluate(0, B, uv, r, default);
         var cost = new double[B];
-        for (int b = 0; b < B; b++)
-        {
-            double r = kernel.Evaluate(b, uv.AsSpan(b * D, D), default);
-            cost[b] = 0.5 * r * r;
-        }
+        for (int b = 0; b < B; b++) cost[b] = 0.5 * (double)r[b] * r[b];
         return cost;
     }
 }

@@ -12,8 +12,9 @@ namespace DiffTori.TrajOpt;
 /// use of the network within a residual, e.g. one per time step), and <see cref="InputVjp"/> runs the
 /// vector–Jacobian product with respect to the input from a slot. Weights are read in place from the
 /// parameters (current values, no copies). Consecutive slots are stored contiguously, so several uses of the
-/// network whose inputs are all known (the reward at every step) run as one batch that reads the weights
-/// once. Nothing is allocated after construction.
+/// network whose inputs are all known (the reward at every step, or every example of a batch) run as one
+/// batch that reads the weights once; a row's result is the same whichever rows share its batch. Nothing is
+/// allocated after construction.
 /// </summary>
 internal sealed class MlpKernel
 {
@@ -59,6 +60,9 @@ internal sealed class MlpKernel
     public int InDim { get; }
     public int OutDim { get; }
     public int Slots { get; }
+
+    /// <summary>The same network with room for <paramref name="slots"/> uses (a new kernel: buffers are sized at construction).</summary>
+    public MlpKernel WithSlots(int slots) => new(_kinds, _linears, _norms, _alpha, _width, InDim, slots);
 
     /// <summary>
     /// The kernel of <paramref name="net"/> (then tanh of its output when <paramref name="tanhOutput"/>), or null
@@ -245,14 +249,17 @@ internal sealed class MlpKernel
                 case Kind.LayerNorm:
                     LayerNormForward(prev, o, _normalized[l].AsSpan(first * _width[l], count * _width[l]), _rstd[l].AsSpan(first, count), _norms[l]!, _width[l]);
                     break;
-                case Kind.Elu:
-                    EluForward(prev, o, (float)_alpha[l]);
-                    break;
-                case Kind.Tanh:
-                    TensorPrimitives.Tanh(prev, o);
-                    break;
-                case Kind.Relu:
-                    TensorPrimitives.Max(prev, 0f, o);
+                default:
+                    // Row by row, so that a row's bits do not depend on how many rows share the call.
+                    int w = _width[l];
+                    for (int row = 0; row < count; row++)
+                    {
+                        var x = prev.Slice(row * w, w);
+                        var y = o.Slice(row * w, w);
+                        if (_kinds[l] == Kind.Elu) EluForward(x, y, (float)_alpha[l]);
+                        else if (_kinds[l] == Kind.Tanh) TensorPrimitives.Tanh(x, y);
+                        else TensorPrimitives.Max(x, 0f, y);
+                    }
                     break;
             }
             prev = o;
@@ -287,7 +294,8 @@ internal sealed class MlpKernel
                     LayerNormBackward(g, _normalized[l].AsSpan(first * _width[l], count * _width[l]), _rstd[l].AsSpan(first, count), _norms[l]!, _width[l]);
                     break;
                 case Kind.Elu:
-                    EluBackward(input, o, g, (float)_alpha[l]);
+                    for (int row = 0, w = _width[l]; row < count; row++)
+                        EluBackward(input.Slice(row * w, w), o.Slice(row * w, w), g.Slice(row * w, w), (float)_alpha[l]);
                     break;
                 case Kind.Tanh:
                     for (int i = 0; i < g.Length; i++) g[i] *= 1 - o[i] * o[i];

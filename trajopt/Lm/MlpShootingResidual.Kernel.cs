@@ -1,0 +1,207 @@
+using DiffTori.Engine;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace DiffTori.TrajOpt;
+
+public sealed partial class MlpShootingResidual
+{
+    /// <summary>
+    /// The residual and its gradient in u for a block of examples at once, without a graph. Every network runs on
+    /// all the block's rows in one pass over its weights (the dynamics once per step, the reward once for all steps),
+    /// so a batch of B examples reads the weights as often as one example does. Rows are laid out step-major:
+    /// row t·count + b is example b at step t, which keeps each step's rows contiguous for the network kernels.
+    /// </summary>
+    private sealed class ShootingKernel : IScalarResidualKernel
+    {
+        private readonly MlpShootingResidual _p;
+        private readonly float[] _discount;          // γᵗ for t ≤ H, as the Var residual's double·Var multiplies
+        private int _capacity;                       // examples the buffers hold
+        private MlpKernel _dyn, _rew;
+        private MlpKernel[] _vals;                   // the value networks, all on [z_H, π(z_H)]
+        private MlpKernel? _pi;
+        private float[] _za = [];                    // [t, b] inputs [z_t, a_t]: the reward runs on all of them at once
+        private float[][] _z = [];                   // [t] latents z_t of every example (t ≤ H)
+        private float[] _rewards = [], _rewardBars = [], _zaBarRewards = [];
+        private float[] _valueIn = [], _valueInBar = [], _valueInBarPart = [], _values = [], _valueBars = [];
+        private float[] _piOut = [], _piOutBar = [], _piBar = [], _zaBar = [], _zBar = [], _g = [];
+        private int[] _chosen = [];
+        private float[] _x0 = [];
+
+        private ShootingKernel(MlpShootingResidual p, MlpKernel dyn, MlpKernel rew, MlpKernel[] vals, MlpKernel? pi)
+        {
+            _p = p;
+            _dyn = dyn; _rew = rew; _vals = vals; _pi = pi;
+            _discount = new float[p.Horizon + 1];
+            double d = 1;
+            for (int t = 0; t <= p.Horizon; t++) { _discount[t] = (float)d; d *= p.Discount; }
+            Reserve(1);
+        }
+
+        public int Dim => _p.Horizon * _p.ActionDim;
+
+        private int ValueInDim => _vals[0].InDim;
+
+        public static ShootingKernel? TryCreate(MlpShootingResidual p, out string? reason)
+        {
+            int n = p.LatentDim, m = p.ActionDim, h = p.Horizon;
+            var dyn = MlpKernel.TryCreate(p._dynamics, h, out reason);
+            if (dyn is null) { reason = "dynamics: " + reason; return null; }
+            var rew = MlpKernel.TryCreate(p._reward, h, out reason);
+            if (rew is null) { reason = "reward: " + reason; return null; }
+            var vals = new MlpKernel[p._values.Length];
+            for (int i = 0; i < vals.Length; i++)
+            {
+                var val = MlpKernel.TryCreate(p._values[i], 1, out reason);
+                if (val is null) { reason = $"value {i}: " + reason; return null; }
+                vals[i] = val;
+            }
+            MlpKernel? pi = null;
+            if (p._policy is { } policy && (pi = MlpKernel.TryCreate(policy, 1, out reason, tanhOutput: p._tanhPolicy)) is null) { reason = "policy: " + reason; return null; }
+            if (dyn.InDim != n + m || dyn.OutDim != n) throw Shapes("dynamics", dyn, $"{n + m} → {n}");
+            if (rew.InDim != n + m || rew.OutDim != 1) throw Shapes("reward", rew, $"{n + m} → 1");
+            if (pi is not null && pi.InDim != n) throw Shapes("policy", pi, $"{n} → any");
+            int valueIn = n + (pi?.OutDim ?? 0);
+            for (int i = 0; i < vals.Length; i++)
+                if (vals[i].InDim != valueIn || vals[i].OutDim != 1) throw Shapes($"value {i}", vals[i], $"{valueIn} → 1");
+            reason = null;
+            return new ShootingKernel(p, dyn, rew, vals, pi);
+        }
+
+        private static TensorShapeException Shapes(string what, MlpKernel k, string expected) =>
+            new($"MlpShootingResidual: the {what} network maps {k.InDim} → {k.OutDim}, expected {expected}");
+
+        /// <summary>Buffers for <paramref name="examples"/> examples per call (allocates only when the batch grows).</summary>
+        private void Reserve(int examples)
+        {
+            if (examples <= _capacity) return;
+            int n = _p.LatentDim, m = _p.ActionDim, h = _p.Horizon, rows = h * examples;
+            int piDim = _pi?.OutDim ?? 0;
+            _dyn = _dyn.WithSlots(rows);
+            _rew = _rew.WithSlots(rows);
+            for (int i = 0; i < _vals.Length; i++) _vals[i] = _vals[i].WithSlots(examples);
+            _pi = _pi?.WithSlots(examples);
+            _za = new float[rows * (n + m)];
+            _z = new float[h + 1][];
+            for (int t = 0; t <= h; t++) _z[t] = new float[examples * n];
+            _rewards = new float[rows];
+            _rewardBars = new float[rows];
+            _zaBarRewards = new float[rows * (n + m)];
+            _valueIn = new float[examples * ValueInDim];
+            _valueInBar = new float[examples * ValueInDim];
+            _valueInBarPart = new float[examples * ValueInDim];
+            _values = new float[examples];
+            _valueBars = new float[examples];
+            _piOut = new float[examples * piDim];
+            _piOutBar = new float[examples * piDim];
+            _piBar = new float[examples * n];
+            _zaBar = new float[examples * (n + m)];
+            _zBar = new float[examples * n];
+            _g = new float[examples];
+            _chosen = new int[examples];
+            _capacity = examples;
+        }
+
+        public void SetStart(Tensor x0)
+        {
+            if (_x0.Length != x0.Length) _x0 = new float[x0.Length];
+            if (x0.IsContiguous) x0.AsSpan<float>().CopyTo(_x0);
+            else using (var c = x0.Contiguous()) c.AsSpan<float>().CopyTo(_x0);
+            Reserve(x0.Shape[0]);
+        }
+
+        public void Evaluate(int first, int count, ReadOnlySpan<float> u, Span<float> residuals, Span<float> gradients)
+        {
+            int n = _p.LatentDim, m = _p.ActionDim, h = _p.Horizon, d = h * m, nm = n + m;
+            int batch = _x0.Length / n;
+            if (first < 0 || count < 1 || first + count > batch)
+                throw new ArgumentOutOfRangeException(nameof(first), $"MlpShootingResidual kernel: examples {first}..{first + count - 1} of a batch of {batch}");
+            if (u.Length != count * d || residuals.Length != count || (!gradients.IsEmpty && gradients.Length != count * d))
+                throw new TensorShapeException($"MlpShootingResidual kernel: for {count} examples u and gradients need {count * d} elements and residuals {count}, got {u.Length}, {gradients.Length} and {residuals.Length}");
+            Reserve(count);
+
+            // Forward: the dynamics step by step over all examples, then the reward over every [z_t, a_t] at once.
+            _x0.AsSpan(first * n, count * n).CopyTo(_z[0]);
+            for (int t = 0; t < h; t++)
+            {
+                var za = _za.AsSpan(t * count * nm, count * nm);
+                for (int b = 0; b < count; b++)
+                {
+                    _z[t].AsSpan(b * n, n).CopyTo(za.Slice(b * nm, n));
+                    u.Slice(b * d + t * m, m).CopyTo(za.Slice(b * nm + n, m));
+                }
+                _dyn.Forward(t * count, count, za, _z[t + 1]);
+            }
+            _rew.Forward(0, h * count, _za, _rewards);
+            for (int b = 0; b < count; b++)
+            {
+                float g = _discount[0] * _rewards[b];
+                for (int t = 1; t < h; t++) g += _discount[t] * _rewards[t * count + b];
+                _g[b] = g;
+            }
+            var zH = _z[h].AsSpan(0, count * n);
+            var valueIn = _valueIn.AsSpan(0, count * ValueInDim);
+            if (_pi is not null) _pi.Forward(0, count, zH, _piOut);
+            for (int b = 0; b < count; b++)
+            {
+                zH.Slice(b * n, n).CopyTo(valueIn.Slice(b * ValueInDim, n));
+                if (_pi is not null) _piOut.AsSpan(b * _pi.OutDim, _pi.OutDim).CopyTo(valueIn.Slice(b * ValueInDim + n));
+            }
+            // min_i Q_i as F.Minimum folds it: the running minimum keeps its place where it is ≤ the next value.
+            _vals[0].Forward(0, count, valueIn, _values);
+            for (int b = 0; b < count; b++) { _valueBars[b] = _values[b]; _chosen[b] = 0; }
+            for (int i = 1; i < _vals.Length; i++)
+            {
+                _vals[i].Forward(0, count, valueIn, _values);
+                for (int b = 0; b < count; b++)
+                    if (!(_valueBars[b] <= _values[b])) { _valueBars[b] = _values[b]; _chosen[b] = i; }
+            }
+            for (int b = 0; b < count; b++) residuals[b] = (float)_p.Offset - (_g[b] + _discount[h] * _valueBars[b]);
+            if (gradients.IsEmpty) return;
+
+            // Reverse pass: ∂r/∂G = −1; the minimum passes the value's gradient to the network each example chose.
+            ValueInputGradient(count);
+            var valueInBar = _valueInBar.AsSpan(0, count * ValueInDim);
+            for (int b = 0; b < count; b++) valueInBar.Slice(b * ValueInDim, n).CopyTo(_zBar.AsSpan(b * n, n));
+            if (_pi is not null)
+            {
+                int p = _pi.OutDim;
+                for (int b = 0; b < count; b++) valueInBar.Slice(b * ValueInDim + n, p).CopyTo(_piOutBar.AsSpan(b * p, p));
+                _pi.InputVjp(0, count, _piOutBar, _piBar);
+                TensorPrimitives.Add(_zBar.AsSpan(0, count * n), _piBar.AsSpan(0, count * n), _zBar.AsSpan(0, count * n));
+            }
+            for (int t = 0; t < h; t++) _rewardBars.AsSpan(t * count, count).Fill(-_discount[t]);
+            _rew.InputVjp(0, h * count, _rewardBars, _zaBarRewards);
+            var zaBar = _zaBar.AsSpan(0, count * nm);
+            for (int t = h - 1; t >= 0; t--)
+            {
+                _dyn.InputVjp(t * count, count, _zBar, zaBar);
+                TensorPrimitives.Add(zaBar, _zaBarRewards.AsSpan(t * count * nm, count * nm), zaBar);
+                for (int b = 0; b < count; b++)
+                {
+                    zaBar.Slice(b * nm + n, m).CopyTo(gradients.Slice(b * d + t * m, m));
+                    zaBar.Slice(b * nm, n).CopyTo(_zBar.AsSpan(b * n, n));
+                }
+            }
+        }
+
+        /// <summary>
+        /// ∂r/∂[z_H, π(z_H)] into _valueInBar: each value network that some example chose runs its input gradient
+        /// over all rows, with −γᴴ on the rows that chose it and 0 on the others, and the results are summed (an
+        /// example gets exactly its own network's gradient plus zeros).
+        /// </summary>
+        private void ValueInputGradient(int count)
+        {
+            var sum = _valueInBar.AsSpan(0, count * ValueInDim);
+            var part = _valueInBarPart.AsSpan(0, count * ValueInDim);
+            bool any = false;
+            for (int i = 0; i < _vals.Length; i++)
+            {
+                if (Array.IndexOf(_chosen, i, 0, count) < 0) continue;
+                for (int b = 0; b < count; b++) _valueBars[b] = _chosen[b] == i ? -_discount[_p.Horizon] : 0;
+                _vals[i].InputVjp(0, count, _valueBars, any ? part : sum);
+                if (any) TensorPrimitives.Add(sum, part, sum);
+                any = true;
+            }
+        }
+    }
+}
