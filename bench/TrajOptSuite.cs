@@ -122,12 +122,14 @@ public static class TrajOptSuite
         // The same step's 95 unrecorded iterations alone (π rollout, then LM without a graph): what the roofline
         // above bounds, and the rest of the step (5 recorded iterations and the backward) is the row above minus this.
         var unrecordedOptions = new LmOptions { Iterations = 95, Damping = 0.1, StepSize = 1e-3 * 1000, Lower = -1, Upper = 1, Gradient = GradientMode.None };
-        workloads.Add(new("difftori plan LM95 unrecorded only (b1)", () =>
-        {
-            using var scope = Autograd.Scope();
-            using (Autograd.NoGrad())
-                LevenbergMarquardt.Solve(model.Plan.Residual(z), model.PolicyRollout(z), unrecordedOptions, model.Plan.Kernel(z));
-        }));
+        var z16 = new Var(RandomTensor(new Shape(16, 50), 5));
+        foreach (var start in new[] { z, z16 })
+            workloads.Add(new($"difftori plan LM95 unrecorded only (b{start.Shape[0]})", () =>
+            {
+                using var scope = Autograd.Scope();
+                using (Autograd.NoGrad())
+                    LevenbergMarquardt.Solve(model.Plan.Residual(start), model.PolicyRollout(start), unrecordedOptions, model.Plan.Kernel(start));
+            }));
         var tdProblem = model.Problem(z);
         int lastIters = 0;
         workloads.Add(new("ilqr+implicit tdmpc (b1, ours only)", () =>

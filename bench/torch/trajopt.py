@@ -272,7 +272,7 @@ params = [p for m in (Dyn, Rew, Qn, Pi) for p in m.parameters()]
 z = torch.rand(1, LAT) * 2 - 1
 
 
-def residual(u):
+def residual(u, z=z):
     zt = z.expand(u.shape[0], LAT)
     g, disc = 0, 1.0
     for t in range(H):
@@ -284,10 +284,10 @@ def residual(u):
     return 1000.0 - g
 
 
-def lm_iter(u, record):
+def lm_iter(u, record, z=z):
     with torch.set_grad_enabled(True):
         uu = u if (record and u.requires_grad) else u.detach().requires_grad_(True)
-        r = residual(uu)
+        r = residual(uu, z)
         J, = torch.autograd.grad(r.sum(), uu, create_graph=record)
     # Scalar residual: (JᵀJ + λI)⁻¹Jᵀr = J·r/(λ + ‖J‖²) by Sherman–Morrison, the step DiffTori takes.
     delta = -J * r / (0.1 + (J * J).sum(1, keepdim=True))
@@ -309,16 +309,18 @@ def plan_step():
     (-Qn(torch.cat([z, u[:, :ACT]], 1)).sum()).backward()
 
 
-def plan_unrecorded():
+def plan_unrecorded(z=z):
     with torch.no_grad():
         acts, zt = [], z
         for t in range(H):
             a = Pi(zt); acts.append(a); zt = Dyn(torch.cat([zt, a], 1))
         u = torch.cat(acts, 1)
         for _ in range(95):
-            u = lm_iter(u, False)
+            u = lm_iter(u, False, z)
 
 
+z16 = torch.rand(16, LAT) * 2 - 1
 workloads["difftori plan LM100 trunc5 + PG bwd (b1)"] = plan_step
 workloads["difftori plan LM95 unrecorded only (b1)"] = plan_unrecorded
+workloads["difftori plan LM95 unrecorded only (b16)"] = lambda: plan_unrecorded(z16)
 main(workloads)
