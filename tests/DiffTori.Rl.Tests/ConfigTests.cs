@@ -20,15 +20,6 @@ public class ConfigTests
     }
 
     [Fact]
-    public void EvaluationStep_FromTheTaskTable_WhereMeasured_AndNullRestoresTheTrainingStep()
-    {
-        Assert.Equal(1e-4, TaskDefaults.Resolve("cartpole-swingup", "difftori").SolverEvalStepSize);
-        Assert.Equal(1e-4, TaskDefaults.Resolve("pendulum-swingup", "difftori").SolverEvalStepSize);
-        Assert.Null(TaskDefaults.Resolve("walker-walk", "difftori").SolverEvalStepSize);
-        Assert.Null(TaskDefaults.Resolve("cartpole-swingup", "difftori", """{"solver_eval_step_size": null}""").SolverEvalStepSize);
-    }
-
-    [Fact]
     public void RunWithoutEvaluation_CheckpointsAndResumes()
     {
         string run = Path.Combine(Path.GetTempPath(), $"difftori_rl_{Guid.NewGuid():N}");
