@@ -294,22 +294,8 @@ def lm_iter(u, record, z=z):
     return (u + 1.0 * delta).clamp(-1, 1)
 
 
-def plan_step():
-    for p in params:
-        p.grad = None
-    with torch.no_grad():
-        acts, zt = [], z
-        for t in range(H):
-            a = Pi(zt); acts.append(a); zt = Dyn(torch.cat([zt, a], 1))
-        u = torch.cat(acts, 1)
-        for _ in range(95):
-            u = lm_iter(u, False)
-    for _ in range(5):
-        u = lm_iter(u, True)
-    (-Qn(torch.cat([z, u[:, :ACT]], 1)).sum()).backward()
-
-
 def plan_unrecorded(z=z):
+    """The π rollout and the 95 unrecorded LM iterations: the first part of a planning step."""
     with torch.no_grad():
         acts, zt = [], z
         for t in range(H):
@@ -317,6 +303,16 @@ def plan_unrecorded(z=z):
         u = torch.cat(acts, 1)
         for _ in range(95):
             u = lm_iter(u, False, z)
+    return u
+
+
+def plan_step():
+    for p in params:
+        p.grad = None
+    u = plan_unrecorded()
+    for _ in range(5):
+        u = lm_iter(u, True)
+    (-Qn(torch.cat([z, u[:, :ACT]], 1)).sum()).backward()
 
 
 z16 = torch.rand(16, LAT) * 2 - 1
