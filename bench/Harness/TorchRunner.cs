@@ -24,6 +24,7 @@ public static class TorchRunner
             return result;
         }
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        GiveOpenBlasItsAvx512Kernels(start);
         start.ArgumentList.Add(scriptPath);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
@@ -41,6 +42,18 @@ public static class TorchRunner
             return result;
         }
         return Parse(stdout);
+    }
+
+    /// <summary>
+    /// Debian's OpenBLAS 0.3.21 picks its kernels by CPU model and does not know AMD's Zen 5 (family 26): it falls
+    /// back to its Haswell (AVX2) kernels, whose 1×512 by 512×512 product took 84 µs here against 14 µs with its
+    /// AVX-512 ones. So that PyTorch runs at its best, a CPU with AVX-512 gets OPENBLAS_CORETYPE=SkylakeX unless the
+    /// user set the variable.
+    /// </summary>
+    private static void GiveOpenBlasItsAvx512Kernels(ProcessStartInfo start)
+    {
+        if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is null && System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            start.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
     }
 
     /// <summary>Parse the last non-empty line of a script's output as {name: seconds}.</summary>
