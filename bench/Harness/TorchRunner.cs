@@ -45,15 +45,19 @@ public static class TorchRunner
     }
 
     /// <summary>
-    /// Debian's OpenBLAS 0.3.21 picks its kernels by CPU model and does not know AMD's Zen 5 (family 26): it falls
-    /// back to its Haswell (AVX2) kernels, whose 1×512 by 512×512 product took 84 µs here against 14 µs with its
-    /// AVX-512 ones. So that PyTorch runs at its best, a CPU with AVX-512 gets OPENBLAS_CORETYPE=SkylakeX unless the
-    /// user set the variable.
+    /// Debian's OpenBLAS 0.3.21 picks its kernels by CPU model and does not know AMD's Zen 5 (family 26), and this
+    /// workplace's environment pins OPENBLAS_CORETYPE=Haswell: either way PyTorch got OpenBLAS's AVX2 kernels, whose
+    /// 1×512 by 512×512 product took 84 µs here against 14 µs with its AVX-512 ones (SGEMM 1024³: 12 ms against
+    /// 6 ms). So that PyTorch runs at its best, on a CPU with AVX-512 its script gets OPENBLAS_CORETYPE=SkylakeX;
+    /// DIFFTORI_TORCH_OPENBLAS_CORETYPE chooses another.
     /// </summary>
     private static void GiveOpenBlasItsAvx512Kernels(ProcessStartInfo start)
     {
-        if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is null && System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
-            start.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        string? core = Environment.GetEnvironmentVariable("DIFFTORI_TORCH_OPENBLAS_CORETYPE") is { Length: > 0 } chosen ? chosen
+            : System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "SkylakeX" : null;
+        if (core is null || Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") == core) return;
+        Console.Error.WriteLine($"torch: OPENBLAS_CORETYPE={core} (was {Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "unset"})");
+        start.Environment["OPENBLAS_CORETYPE"] = core;
     }
 
     /// <summary>Parse the last non-empty line of a script's output as {name: seconds}.</summary>
