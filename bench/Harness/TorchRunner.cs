@@ -55,8 +55,9 @@ public static class TorchRunner
     {
         string? core = Environment.GetEnvironmentVariable("DIFFTORI_TORCH_OPENBLAS_CORETYPE") is { Length: > 0 } chosen ? chosen
             : System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "SkylakeX" : null;
-        if (core is null || Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") == core) return;
-        Console.Error.WriteLine($"torch: OPENBLAS_CORETYPE={core} (was {Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "unset"})");
+        string? inherited = Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE");
+        if (core is null || inherited == core) return;
+        Console.Error.WriteLine($"torch: OPENBLAS_CORETYPE={core} (was {inherited ?? "unset"})");
         start.Environment["OPENBLAS_CORETYPE"] = core;
     }
 

@@ -61,8 +61,11 @@ internal sealed class MlpKernel
     public int OutDim { get; }
     public int Slots { get; }
 
-    /// <summary>The same network with room for <paramref name="slots"/> uses (a new kernel: buffers are sized at construction).</summary>
-    public MlpKernel WithSlots(int slots) => new(_kinds, _linears, _norms, _alpha, _width, InDim, slots);
+    /// <summary>
+    /// This kernel when it has room for <paramref name="slots"/> uses, else the same network with that many (a new
+    /// kernel: buffers are sized at construction).
+    /// </summary>
+    public MlpKernel WithAtLeastSlots(int slots) => slots <= Slots ? this : new(_kinds, _linears, _norms, _alpha, _width, InDim, slots);
 
     /// <summary>
     /// The kernel of <paramref name="net"/> (then tanh of its output when <paramref name="tanhOutput"/>), or null

@@ -15,16 +15,15 @@ public sealed partial class MlpShootingResidual
     {
         private readonly MlpShootingResidual _p;
         private readonly float[] _discount;          // γᵗ for t ≤ H, as the Var residual's double·Var multiplies
-        private int _capacity;                       // examples the buffers hold
         private MlpKernel _dyn, _rew;
         private MlpKernel[] _vals;                   // the value networks, all on [z_H, π(z_H)]
         private MlpKernel? _pi;
         private float[] _za = [];                    // [t, b] inputs [z_t, a_t]: the reward runs on all of them at once
         private float[][] _z = [];                   // [t] latents z_t of every example (t ≤ H)
         private float[] _rewards = [], _rewardBars = [], _zaBarRewards = [];
-        private float[] _valueIn = [], _valueInBar = [], _valueInBarPart = [], _values = [], _valueBars = [];
+        private float[] _valueIn = [], _valueInBar = [], _valueInBarPart = [], _values = [], _minValues = [], _valueBars = [];
         private float[] _piOut = [], _piOutBar = [], _piBar = [], _zaBar = [], _zBar = [], _g = [];
-        private int[] _chosen = [];
+        private int[] _chosen = [];                  // per example, the value network whose output was the minimum
         private float[] _x0 = [];
 
         private ShootingKernel(MlpShootingResidual p, MlpKernel dyn, MlpKernel rew, MlpKernel[] vals, MlpKernel? pi)
@@ -73,13 +72,13 @@ public sealed partial class MlpShootingResidual
         /// <summary>Buffers for <paramref name="examples"/> examples per call (allocates only when the batch grows).</summary>
         private void Reserve(int examples)
         {
-            if (examples <= _capacity) return;
+            if (examples <= _chosen.Length) return;
             int n = _p.LatentDim, m = _p.ActionDim, h = _p.Horizon, rows = h * examples;
             int piDim = _pi?.OutDim ?? 0;
-            _dyn = _dyn.WithSlots(rows);
-            _rew = _rew.WithSlots(rows);
-            for (int i = 0; i < _vals.Length; i++) _vals[i] = _vals[i].WithSlots(examples);
-            _pi = _pi?.WithSlots(examples);
+            _dyn = _dyn.WithAtLeastSlots(rows);
+            _rew = _rew.WithAtLeastSlots(rows);
+            for (int i = 0; i < _vals.Length; i++) _vals[i] = _vals[i].WithAtLeastSlots(examples);
+            _pi = _pi?.WithAtLeastSlots(examples);
             _za = new float[rows * (n + m)];
             _z = new float[h + 1][];
             for (int t = 0; t <= h; t++) _z[t] = new float[examples * n];
@@ -90,6 +89,7 @@ public sealed partial class MlpShootingResidual
             _valueInBar = new float[examples * ValueInDim];
             _valueInBarPart = new float[examples * ValueInDim];
             _values = new float[examples];
+            _minValues = new float[examples];
             _valueBars = new float[examples];
             _piOut = new float[examples * piDim];
             _piOutBar = new float[examples * piDim];
@@ -98,7 +98,6 @@ public sealed partial class MlpShootingResidual
             _zBar = new float[examples * n];
             _g = new float[examples];
             _chosen = new int[examples];
-            _capacity = examples;
         }
 
         public void SetStart(Tensor x0)
@@ -117,7 +116,7 @@ public sealed partial class MlpShootingResidual
                 throw new ArgumentOutOfRangeException(nameof(first), $"MlpShootingResidual kernel: examples {first}..{first + count - 1} of a batch of {batch}");
             if (u.Length != count * d || residuals.Length != count || (!gradients.IsEmpty && gradients.Length != count * d))
                 throw new TensorShapeException($"MlpShootingResidual kernel: for {count} examples u and gradients need {count * d} elements and residuals {count}, got {u.Length}, {gradients.Length} and {residuals.Length}");
-            Reserve(count);
+            // SetStart reserved buffers for the whole batch, so any block of it fits.
 
             // Forward: the dynamics step by step over all examples, then the reward over every [z_t, a_t] at once.
             _x0.AsSpan(first * n, count * n).CopyTo(_z[0]);
@@ -148,14 +147,14 @@ public sealed partial class MlpShootingResidual
             }
             // min_i Q_i as F.Minimum folds it: the running minimum keeps its place where it is ≤ the next value.
             _vals[0].Forward(0, count, valueIn, _values);
-            for (int b = 0; b < count; b++) { _valueBars[b] = _values[b]; _chosen[b] = 0; }
+            for (int b = 0; b < count; b++) { _minValues[b] = _values[b]; _chosen[b] = 0; }
             for (int i = 1; i < _vals.Length; i++)
             {
                 _vals[i].Forward(0, count, valueIn, _values);
                 for (int b = 0; b < count; b++)
-                    if (!(_valueBars[b] <= _values[b])) { _valueBars[b] = _values[b]; _chosen[b] = i; }
+                    if (!(_minValues[b] <= _values[b])) { _minValues[b] = _values[b]; _chosen[b] = i; }
             }
-            for (int b = 0; b < count; b++) residuals[b] = (float)_p.Offset - (_g[b] + _discount[h] * _valueBars[b]);
+            for (int b = 0; b < count; b++) residuals[b] = (float)_p.Offset - (_g[b] + _discount[h] * _minValues[b]);
             if (gradients.IsEmpty) return;
 
             // Reverse pass: ∂r/∂G = −1; the minimum passes the value's gradient to the network each example chose.
