@@ -34,16 +34,15 @@ internal static class PackedGemm
     }
 
     /// <summary>Elements of the packed-B buffer for a product of depth k over the given number of columns.</summary>
-    public static int PackedBLength<T>(int k, int columns) =>
+    private static int PackedBLength<T>(int k, int columns) =>
         Math.Min(GemmConfig.KC<T>(), k) * RoundUp(Math.Min(GemmConfig.NC<T>(), columns), GemmConfig.NR<T>());
 
     /// <summary>
     /// Rows [i0, i1) of C's column block [jc, jc+nc) updated with depth slice [pc, pc+kc) against an already
-    /// packed block of B (the slice at pc = 0 applies beta, later slices accumulate). Several threads may run
-    /// this on disjoint row ranges against one shared packed B.
+    /// packed block of B (the slice at pc = 0 applies beta, later slices accumulate).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RowsAgainstPackedB<T>(in GemmOperands<T> g, T[] packedB, int i0, int i1, int jc, int nc, int pc, int kc, bool directB = false)
+    private static void RowsAgainstPackedB<T>(in GemmOperands<T> g, T[] packedB, int i0, int i1, int jc, int nc, int pc, int kc, bool directB = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = GemmConfig.MR, nr = GemmConfig.NR<T>(), mcMax = GemmConfig.MC<T>();
