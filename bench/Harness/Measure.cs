@@ -17,11 +17,13 @@ public static class Measure
     public static Measurement Run(Action body, double budgetSeconds = 1.5)
     {
         // Warm-up: at least 3 calls and 0.5 s (or a quarter of the budget), so that tiered JIT has promoted
-        // the code to its optimized tier (it waits ~100 ms after the last new method, then ~30 calls).
+        // the code to its optimized tier (it waits ~100 ms after the last new method, then ~30 calls). A method
+        // the workload calls once per call needs those 30 calls itself, so slow workloads (a 40 ms planning
+        // step) warm up for 40 calls, up to 3 s: with 0.5 s their median came from unoptimized code.
         var clock = Stopwatch.StartNew();
         int warmCalls = 0;
         double warmSeconds = Math.Max(0.5, 0.25 * budgetSeconds);
-        while (warmCalls < 3 || clock.Elapsed.TotalSeconds < warmSeconds)
+        while (warmCalls < 3 || clock.Elapsed.TotalSeconds < warmSeconds || (warmCalls < 40 && clock.Elapsed.TotalSeconds < 3))
         {
             body();
             warmCalls++;

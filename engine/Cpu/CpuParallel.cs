@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace DiffTori.Engine;
@@ -164,6 +165,7 @@ internal static class CpuParallel
 
         public bool Sleeping => Volatile.Read(ref _h.WorkerSleeping) != 0;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Post(IParallelWork work, int part, int parts)
         {
             _h.Work = work;
@@ -180,6 +182,7 @@ internal static class CpuParallel
         /// Wait for the posted part: true when the worker ran it (its exception, if any, in error); false when
         /// the worker had not started it and the caller took it back (the caller must then run it).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool Join(out Exception? error)
         {
             int s = _sequence;
@@ -199,6 +202,7 @@ internal static class CpuParallel
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {
             int seen = 0;
@@ -223,6 +227,7 @@ internal static class CpuParallel
         /// Spin until (field == value) == equal; if that takes longer than <see cref="SpinTicks"/>, raise the
         /// sleeping flag (so the other side knows to set the signal) and block on the signal until it holds.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void WaitFor(ref int field, int value, bool equal, ref int sleepingFlag, ManualResetEventSlim signal)
         {
             if (SpinUntil(ref field, value, equal)) return;
@@ -236,6 +241,7 @@ internal static class CpuParallel
         }
 
         /// <summary>Poll until field == value (true) or the given ticks have passed (false).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static bool SpinFor(ref int field, int value, long ticks)
         {
             if (Volatile.Read(ref field) == value) return true;
@@ -256,6 +262,7 @@ internal static class CpuParallel
         /// Poll until (field == value) == equal (true) or <see cref="SpinTicks"/> have passed (false); after
         /// <see cref="YieldTicks"/> the core is offered to other threads between rounds of polling.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static bool SpinUntil(ref int field, int value, bool equal)
         {
             if ((Volatile.Read(ref field) == value) == equal) return true;

@@ -1,5 +1,6 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DiffTori.Autodiff.Nn;
 using DiffTori.Engine;
 
@@ -146,6 +147,7 @@ internal sealed class MlpKernel
     }
 
     /// <summary>y = x where x &gt; 0, else α(eˣ − 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EluForward(ReadOnlySpan<float> x, Span<float> y, float alpha)
     {
         TensorPrimitives.Exp(x, y);
@@ -164,6 +166,7 @@ internal sealed class MlpKernel
     }
 
     /// <summary>As F.Elu's rule: ȳ where x &gt; 0, else ȳ·(y + α), in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> g, float alpha)
     {
         int i = 0;
@@ -184,6 +187,7 @@ internal sealed class MlpKernel
     /// Row by row as the engine's layer norm: x̂ = (x − mean)·rstd with rstd = 1/√(var + ε) (biased variance),
     /// then y = x̂·w + b. Keeps x̂ and rstd for the backward pass.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void LayerNormForward(ReadOnlySpan<float> x, Span<float> y, Span<float> normalized, Span<float> rstd, LayerNorm ln, int width)
     {
         var w = ln.Weight is { } wv ? wv.Value.AsSpan<float>() : default;
@@ -206,6 +210,7 @@ internal sealed class MlpKernel
     }
 
     /// <summary>As F.LayerNorm's input rule, in place: x̄ = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = ȳ·w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void LayerNormBackward(Span<float> g, ReadOnlySpan<float> normalized, ReadOnlySpan<float> rstd, LayerNorm ln, int width)
     {
         var w = ln.Weight is { } wv ? wv.Value.AsSpan<float>() : default;

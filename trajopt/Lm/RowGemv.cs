@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using DiffTori.Engine;
 
@@ -17,6 +18,7 @@ internal static unsafe class RowGemv
     [ThreadStatic] private static GemvJob? _job;
 
     /// <summary>y = W·x + b (b may be empty).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> w, ReadOnlySpan<float> b, ReadOnlySpan<float> x, Span<float> y, int rows, int cols)
     {
         if (!Vector512.IsHardwareAccelerated || cols < 16)
@@ -37,6 +39,7 @@ internal static unsafe class RowGemv
     /// Y[j] = W·X[j] + b for k inputs X [k, cols] → Y [k, rows]: each block of four rows of W is read from memory
     /// once and reused from L1 for all k inputs (the reward network over all H steps at once).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardBatch(ReadOnlySpan<float> w, ReadOnlySpan<float> b, ReadOnlySpan<float> x, Span<float> y, int rows, int cols, int k)
     {
         if (k == 1 || !Vector512.IsHardwareAccelerated || cols < 16)
@@ -59,6 +62,7 @@ internal static unsafe class RowGemv
     /// W is streamed row by row, as the forward pass reads it. A large W is cut into two row halves whose partial
     /// sums are added at the end, on one core or two alike, so the bits do not depend on the core count.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransposedBatch(ReadOnlySpan<float> w, ReadOnlySpan<float> yBar, Span<float> xBar, int rows, int cols, int k)
     {
         if (!Vector512.IsHardwareAccelerated)
@@ -128,6 +132,7 @@ internal static unsafe class RowGemv
     }
 
     /// <summary>y[r] = W[r, :]·x for r in [r0, r1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRows(float* pw, float* px, float* py, int r0, int r1, int cols)
     {
         int vecEnd = cols & ~15;
@@ -180,6 +185,7 @@ internal static unsafe class RowGemv
     private static Vector512<float> HalfRow(float* p) => Vector512.Create(Vector256.Load(p), Vector256<float>.Zero);
 
     /// <summary>Y[j][r] = W[r, :]·X[j] for r in [r0, r1) and j &lt; k, one block of four rows at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRowsBatch(float* pw, float* px, float* py, int r0, int r1, int cols, int rows, int k)
     {
         int r = r0;
@@ -193,6 +199,7 @@ internal static unsafe class RowGemv
     /// X̄[j] = Σ_{r0 ≤ r &lt; r1} Ȳ[j][r]·W[r, :] for j &lt; k (overwritten): eight rows of W at a time (then four, then
     /// one), each block read from memory once and from L1 for the other gradients.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposedRows(float* pw, float* pg, float* px, int r0, int r1, int cols, int rows, int k)
     {
         new Span<float>(px, k * cols).Clear();
@@ -206,6 +213,7 @@ internal static unsafe class RowGemv
     }
 
     /// <summary>x += Σ_{i&lt;8} g[i]·W[i, :] for the eight rows at w (row length cols).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddEightRows(float* w, int cols, float* g, float* x)
     {
         int c = 0;
@@ -231,6 +239,7 @@ internal static unsafe class RowGemv
     private static void AddFourRows(float* w, int cols, float* g, float* x) => AddFourRowsFrom(w, cols, g, x, 0);
 
     /// <summary>x[c…] += Σ_{i&lt;4} g[i]·W[i, c…] from column <paramref name="c"/> on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddFourRowsFrom(float* w, int cols, float* g, float* x, int c)
     {
         float* w1 = w + cols, w2 = w1 + cols, w3 = w2 + cols;
@@ -253,6 +262,7 @@ internal static unsafe class RowGemv
     }
 
     /// <summary>x += g·W[r, :] for the one row at w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddRow(float* w, int cols, float g, float* x)
     {
         var v = Vector512.Create(g);
