@@ -7,7 +7,8 @@ namespace DiffTori.TrajOpt.Tests;
 /// <summary>
 /// RowGemv's three products (W·x + b, k of them at once, and k transposed products Wᵀ·ȳ) against float64 loops,
 /// over shapes that hit every path: tails of 1–15 columns, 8-column half tails, row counts that are not multiples
-/// of 4 or 8, and matrices large enough to be split over the worker pool.
+/// of 4 or 8, batches of up to nine inputs (two blocks of four and one more), and matrices large enough to be split
+/// over the worker pool.
 /// </summary>
 public class RowGemvTests
 {
@@ -15,7 +16,7 @@ public class RowGemvTests
         from seed in Gen.Choose(1, 100000)
         from rows in Gen.OneOf(Gen.Choose(1, 40), Gen.Elements(50, 255, 256, 257, 512, 513))
         from cols in Gen.OneOf(Gen.Choose(1, 40), Gen.Elements(56, 57, 64, 255, 300, 512))
-        from k in Gen.Choose(1, 6)
+        from k in Gen.Choose(1, 9)
         select (seed, rows, cols, k);
 
     private static float[] Random(System.Random rng, int n)
@@ -55,6 +56,12 @@ public class RowGemvTests
             var batch = new float[k * rows];
             RowGemv.ForwardBatch(w, b, x, batch, rows, cols, k);
             AssertClose(expected, batch, cols, "ForwardBatch");
+            // A row's bits do not depend on the rows sharing its batch (four inputs at once, or one).
+            for (int j = 0; j < k; j++)
+            {
+                RowGemv.Forward(w, b, x.AsSpan(j * cols, cols), single, rows, cols);
+                Assert.True(single.AsSpan().SequenceEqual(batch.AsSpan(j * rows, rows)), $"ForwardBatch row {j} of {k} differs from Forward alone");
+            }
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
 
     [Fact]
@@ -72,5 +79,12 @@ public class RowGemvTests
             var xBar = Random(rng, k * cols);
             RowGemv.TransposedBatch(w, g, xBar, rows, cols, k);
             AssertClose(expected, xBar, rows, "TransposedBatch");
+            // A gradient's bits do not depend on the gradients sharing its batch.
+            var alone = new float[cols];
+            for (int j = 0; j < k; j++)
+            {
+                RowGemv.TransposedBatch(w, g.AsSpan(j * rows, rows), alone, rows, cols, 1);
+                Assert.True(alone.AsSpan().SequenceEqual(xBar.AsSpan(j * cols, cols)), $"TransposedBatch row {j} of {k} differs from the same product alone");
+            }
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
 }

@@ -184,15 +184,90 @@ internal static unsafe class RowGemv
     /// <summary>Eight floats at p in the low half of a vector, zeros above.</summary>
     private static Vector512<float> HalfRow(float* p) => Vector512.Create(Vector256.Load(p), Vector256<float>.Zero);
 
-    /// <summary>Y[j][r] = W[r, :]·X[j] for r in [r0, r1) and j &lt; k, one block of four rows at a time.</summary>
+    /// <summary>
+    /// Y[j][r] = W[r, :]·X[j] for r in [r0, r1) and j &lt; k, one block of four rows at a time: four inputs at once
+    /// (sixteen independent sums, so the FMAs are not waiting on each other), the rest one input at a time.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRowsBatch(float* pw, float* px, float* py, int r0, int r1, int cols, int rows, int k)
     {
         int r = r0;
         for (; r + 4 <= r1; r += 4)
-            for (int j = 0; j < k; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r + 4, cols);
+        {
+            int j = 0;
+            for (; j + 4 <= k; j += 4) FourRowsFourInputs(pw + (long)r * cols, px + (long)j * cols, py + (long)j * rows + r, cols, rows);
+            for (; j < k; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r + 4, cols);
+        }
         if (r < r1)
             for (int j = 0; j < k; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r1, cols);
+    }
+
+    /// <summary>
+    /// y[j·ldy + i] = W[i, :]·X[j] for four rows at w and four inputs at x. Each of the sixteen sums takes the
+    /// steps <see cref="ForwardRows"/> takes for it (full vectors in order, the half tail, the vector sum, then
+    /// scalars), so an output has the same bits whichever path computed it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FourRowsFourInputs(float* w, float* x, float* y, int cols, int ldy)
+    {
+        float* w1 = w + cols, w2 = w1 + cols, w3 = w2 + cols;
+        float* x1 = x + cols, x2 = x1 + cols, x3 = x2 + cols;
+        var a00 = Vector512<float>.Zero; var a01 = a00; var a02 = a00; var a03 = a00;
+        var a10 = a00; var a11 = a00; var a12 = a00; var a13 = a00;
+        var a20 = a00; var a21 = a00; var a22 = a00; var a23 = a00;
+        var a30 = a00; var a31 = a00; var a32 = a00; var a33 = a00; // aJI: input J, row I
+        int vecEnd = cols & ~15;
+        for (int c = 0; c < vecEnd; c += 16)
+        {
+            var v0 = Vector512.Load(w + c); var v1 = Vector512.Load(w1 + c); var v2 = Vector512.Load(w2 + c); var v3 = Vector512.Load(w3 + c);
+            var xv = Vector512.Load(x + c);
+            a00 = Vector512.FusedMultiplyAdd(v0, xv, a00); a01 = Vector512.FusedMultiplyAdd(v1, xv, a01);
+            a02 = Vector512.FusedMultiplyAdd(v2, xv, a02); a03 = Vector512.FusedMultiplyAdd(v3, xv, a03);
+            xv = Vector512.Load(x1 + c);
+            a10 = Vector512.FusedMultiplyAdd(v0, xv, a10); a11 = Vector512.FusedMultiplyAdd(v1, xv, a11);
+            a12 = Vector512.FusedMultiplyAdd(v2, xv, a12); a13 = Vector512.FusedMultiplyAdd(v3, xv, a13);
+            xv = Vector512.Load(x2 + c);
+            a20 = Vector512.FusedMultiplyAdd(v0, xv, a20); a21 = Vector512.FusedMultiplyAdd(v1, xv, a21);
+            a22 = Vector512.FusedMultiplyAdd(v2, xv, a22); a23 = Vector512.FusedMultiplyAdd(v3, xv, a23);
+            xv = Vector512.Load(x3 + c);
+            a30 = Vector512.FusedMultiplyAdd(v0, xv, a30); a31 = Vector512.FusedMultiplyAdd(v1, xv, a31);
+            a32 = Vector512.FusedMultiplyAdd(v2, xv, a32); a33 = Vector512.FusedMultiplyAdd(v3, xv, a33);
+        }
+        if (cols - vecEnd >= 8)
+        {
+            var v0 = HalfRow(w + vecEnd); var v1 = HalfRow(w1 + vecEnd); var v2 = HalfRow(w2 + vecEnd); var v3 = HalfRow(w3 + vecEnd);
+            var xv = HalfRow(x + vecEnd);
+            a00 = Vector512.FusedMultiplyAdd(v0, xv, a00); a01 = Vector512.FusedMultiplyAdd(v1, xv, a01);
+            a02 = Vector512.FusedMultiplyAdd(v2, xv, a02); a03 = Vector512.FusedMultiplyAdd(v3, xv, a03);
+            xv = HalfRow(x1 + vecEnd);
+            a10 = Vector512.FusedMultiplyAdd(v0, xv, a10); a11 = Vector512.FusedMultiplyAdd(v1, xv, a11);
+            a12 = Vector512.FusedMultiplyAdd(v2, xv, a12); a13 = Vector512.FusedMultiplyAdd(v3, xv, a13);
+            xv = HalfRow(x2 + vecEnd);
+            a20 = Vector512.FusedMultiplyAdd(v0, xv, a20); a21 = Vector512.FusedMultiplyAdd(v1, xv, a21);
+            a22 = Vector512.FusedMultiplyAdd(v2, xv, a22); a23 = Vector512.FusedMultiplyAdd(v3, xv, a23);
+            xv = HalfRow(x3 + vecEnd);
+            a30 = Vector512.FusedMultiplyAdd(v0, xv, a30); a31 = Vector512.FusedMultiplyAdd(v1, xv, a31);
+            a32 = Vector512.FusedMultiplyAdd(v2, xv, a32); a33 = Vector512.FusedMultiplyAdd(v3, xv, a33);
+            vecEnd += 8;
+        }
+        FinishFour(w, x, y, cols, vecEnd, a00, a01, a02, a03);
+        FinishFour(w, x1, y + ldy, cols, vecEnd, a10, a11, a12, a13);
+        FinishFour(w, x2, y + 2 * ldy, cols, vecEnd, a20, a21, a22, a23);
+        FinishFour(w, x3, y + 3 * ldy, cols, vecEnd, a30, a31, a32, a33);
+    }
+
+    /// <summary>The vector sums of one input's four rows, plus the scalar columns from <paramref name="from"/> on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishFour(float* w, float* x, float* y, int cols, int from, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
+    {
+        float* w1 = w + cols, w2 = w1 + cols, w3 = w2 + cols;
+        float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
+        for (int c = from; c < cols; c++)
+        {
+            float xc = x[c];
+            s0 += w[c] * xc; s1 += w1[c] * xc; s2 += w2[c] * xc; s3 += w3[c] * xc;
+        }
+        y[0] = s0; y[1] = s1; y[2] = s2; y[3] = s3;
     }
 
     /// <summary>
@@ -204,34 +279,47 @@ internal static unsafe class RowGemv
     {
         new Span<float>(px, k * cols).Clear();
         int r = r0;
-        for (; r + 8 <= r1; r += 8)
-            for (int j = 0; j < k; j++) AddEightRows(pw + (long)r * cols, cols, pg + (long)j * rows + r, px + (long)j * cols);
+        for (; r + 8 <= r1; r += 8) AddEightRows(pw + (long)r * cols, cols, pg + r, rows, px, k);
         for (; r + 4 <= r1; r += 4)
             for (int j = 0; j < k; j++) AddFourRows(pw + (long)r * cols, cols, pg + (long)j * rows + r, px + (long)j * cols);
         for (; r < r1; r++)
             for (int j = 0; j < k; j++) AddRow(pw + (long)r * cols, cols, pg[(long)j * rows + r], px + (long)j * cols);
     }
 
-    /// <summary>x += Σ_{i&lt;8} g[i]·W[i, :] for the eight rows at w (row length cols).</summary>
+    /// <summary>
+    /// X[j] += Σ_{i&lt;8} G[j][i]·W[i, :] for the eight rows at w and j &lt; k (G[j] at g + j·ldg, X[j] at x + j·cols):
+    /// each vector of the eight rows is loaded once for all k gradients.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddEightRows(float* w, int cols, float* g, float* x)
+    private static void AddEightRows(float* w, int cols, float* g, int ldg, float* x, int k)
     {
         int c = 0;
         for (; c + 16 <= cols; c += 16)
         {
-            // Four short chains, summed as a tree: the eight products are independent.
             float* wc = w + c;
-            var s01 = Vector512.FusedMultiplyAdd(Vector512.Load(wc + cols), Vector512.Create(g[1]), Vector512.Load(wc) * Vector512.Create(g[0]));
-            var s23 = Vector512.FusedMultiplyAdd(Vector512.Load(wc + 3 * cols), Vector512.Create(g[3]), Vector512.Load(wc + 2 * cols) * Vector512.Create(g[2]));
-            var s45 = Vector512.FusedMultiplyAdd(Vector512.Load(wc + 5 * cols), Vector512.Create(g[5]), Vector512.Load(wc + 4 * cols) * Vector512.Create(g[4]));
-            var s67 = Vector512.FusedMultiplyAdd(Vector512.Load(wc + 7 * cols), Vector512.Create(g[7]), Vector512.Load(wc + 6 * cols) * Vector512.Create(g[6]));
-            (Vector512.Load(x + c) + ((s01 + s23) + (s45 + s67))).Store(x + c);
+            var v0 = Vector512.Load(wc); var v1 = Vector512.Load(wc + cols);
+            var v2 = Vector512.Load(wc + 2 * cols); var v3 = Vector512.Load(wc + 3 * cols);
+            var v4 = Vector512.Load(wc + 4 * cols); var v5 = Vector512.Load(wc + 5 * cols);
+            var v6 = Vector512.Load(wc + 6 * cols); var v7 = Vector512.Load(wc + 7 * cols);
+            for (int j = 0; j < k; j++)
+            {
+                // Four short chains, summed as a tree: the eight products are independent.
+                float* gj = g + (long)j * ldg, xj = x + (long)j * cols + c;
+                var s01 = Vector512.FusedMultiplyAdd(v1, Vector512.Create(gj[1]), v0 * Vector512.Create(gj[0]));
+                var s23 = Vector512.FusedMultiplyAdd(v3, Vector512.Create(gj[3]), v2 * Vector512.Create(gj[2]));
+                var s45 = Vector512.FusedMultiplyAdd(v5, Vector512.Create(gj[5]), v4 * Vector512.Create(gj[4]));
+                var s67 = Vector512.FusedMultiplyAdd(v7, Vector512.Create(gj[7]), v6 * Vector512.Create(gj[6]));
+                (Vector512.Load(xj) + ((s01 + s23) + (s45 + s67))).Store(xj);
+            }
         }
         if (c < cols)
         {
             // The columns past the last full vector, four rows at a time.
-            AddFourRowsFrom(w, cols, g, x, c);
-            AddFourRowsFrom(w + 4 * cols, cols, g + 4, x, c);
+            for (int j = 0; j < k; j++)
+            {
+                AddFourRowsFrom(w, cols, g + (long)j * ldg, x + (long)j * cols, c);
+                AddFourRowsFrom(w + 4 * cols, cols, g + (long)j * ldg + 4, x + (long)j * cols, c);
+            }
         }
     }
 
