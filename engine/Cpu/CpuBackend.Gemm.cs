@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace DiffTori.Engine;
 
@@ -35,6 +36,11 @@ internal static class CpuGemm
         if (GemvJob<T>.Applies(spec))
         {
             GemvJob<T>.ForThisThread.Run(g);
+            return;
+        }
+        if (RowUpdatesJob<T>.Applies(spec))
+        {
+            RowUpdatesJob<T>.ForThisThread.Run(g);
             return;
         }
         if (work < GemmConfig.ParallelThreshold || CpuParallel.Threads == 1)
@@ -185,6 +191,41 @@ internal sealed class GemvJob<T> : IParallelWork where T : unmanaged, IFloatingP
         g.OffsetC += start; // M = 1: C is a single row, so its row stride (N) plays no part
         g.N = end - start;
         SmallGemm.Run(g);
+    }
+}
+
+/// <summary>
+/// A batch-1 product against a large non-transposed right operand, c = a·B: the input gradient δ·W of a linear
+/// layer (W stored [out, in]), at most a few rows. The columns are split in fixed halves (thirds, …) of whole
+/// vectors between the threads, each run by the single-thread row-update kernel on its window, so the bits are
+/// those of one thread and each core keeps its half of B in its own cache across calls. One instance per thread.
+/// </summary>
+internal sealed class RowUpdatesJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [ThreadStatic] private static RowUpdatesJob<T>? _forThisThread;
+    public static RowUpdatesJob<T> ForThisThread => _forThisThread ??= new RowUpdatesJob<T>();
+
+    private GemmOperands<T> _operands;
+
+    public static bool Applies(in GemmSpec spec) =>
+        spec.Batch == 1 && spec.M <= GemmConfig.SmallExtent && !spec.TransB && Vector512.IsHardwareAccelerated
+        && spec.N >= 2 * Vector512<T>.Count && (long)spec.N * spec.K >= GemvJob<T>.ParallelElements && CpuParallel.Threads > 1;
+
+    public void Run(in GemmOperands<T> g)
+    {
+        _operands = g;
+        try { CpuParallel.Run(this, CpuParallel.Threads); }
+        finally { _operands = default; }
+    }
+
+    public void Execute(int part, int parts)
+    {
+        // Part p takes vectors [p·V/parts, (p+1)·V/parts); the last part also takes the columns past the last vector.
+        var g = _operands;
+        int w = Vector512<T>.Count, vectors = g.N / w;
+        int start = (int)((long)vectors * part / parts) * w;
+        int end = part == parts - 1 ? g.N : (int)((long)vectors * (part + 1) / parts) * w;
+        if (start < end) SmallGemm.FewRowsByRowUpdates(g, start, end);
     }
 }
 

@@ -22,7 +22,7 @@ internal static class SmallGemm
     {
         if (g.M <= GemmConfig.SmallExtent && !(g.TransA && g.TransB))
         {
-            if (!g.TransB) FewRowsByRowUpdates(g);
+            if (!g.TransB) FewRowsByRowUpdates(g, 0, g.N);
             else FewRowsByDots(g);
         }
         else if (!g.TransA) FewColumnsByDots(g);
@@ -30,11 +30,13 @@ internal static class SmallGemm
     }
 
     /// <summary>
-    /// C row i = alpha·Σ_p a_ip·B_p + beta·C_i, B not transposed (its rows are contiguous). Columns are taken in
-    /// strips of eight (then four, then one) vectors whose sums stay in registers over the whole K loop, so C is written once.
+    /// Columns [j0, j1) of C row i = alpha·Σ_p a_ip·B_p + beta·C_i, B not transposed (its rows are contiguous).
+    /// Columns are taken in strips of eight (then four, then one) vectors whose sums stay in registers over the
+    /// whole K loop, so C is written once. Each column's sum runs over p in order whatever strip holds it, so a
+    /// window of columns gets the bits the whole product would give it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FewRowsByRowUpdates<T>(in GemmOperands<T> g) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void FewRowsByRowUpdates<T>(in GemmOperands<T> g, int j0, int j1) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = g.N, k = g.K, w = Vector512<T>.Count;
         int aStep = g.TransA ? g.M : 1;
@@ -43,12 +45,12 @@ internal static class SmallGemm
         {
             ref T a = ref g.A[g.OffsetA + (g.TransA ? i : i * k)];
             ref T c = ref g.C[g.OffsetC + i * n];
-            int j = 0;
+            int j = j0;
             if (Vector512.IsHardwareAccelerated)
             {
                 var alpha = Vector512.Create(g.Alpha);
                 // Eight independent sums hide the FMA latency of the long K loop.
-                for (; j + 8 * w <= n; j += 8 * w)
+                for (; j + 8 * w <= j1; j += 8 * w)
                 {
                     Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
                     ref T b = ref Unsafe.Add(ref b0, j);
@@ -75,7 +77,7 @@ internal static class SmallGemm
                     StoreRow(alpha * s6, ref Unsafe.Add(ref cj, 6 * w), g.Beta);
                     StoreRow(alpha * s7, ref Unsafe.Add(ref cj, 7 * w), g.Beta);
                 }
-                for (; j + 4 * w <= n; j += 4 * w)
+                for (; j + 4 * w <= j1; j += 4 * w)
                 {
                     Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
                     ref T b = ref Unsafe.Add(ref b0, j);
@@ -93,7 +95,7 @@ internal static class SmallGemm
                     StoreRow(alpha * s2, ref Unsafe.Add(ref c, j + 2 * w), g.Beta);
                     StoreRow(alpha * s3, ref Unsafe.Add(ref c, j + 3 * w), g.Beta);
                 }
-                for (; j + w <= n; j += w)
+                for (; j + w <= j1; j += w)
                 {
                     Vector512<T> s0 = default;
                     ref T b = ref Unsafe.Add(ref b0, j);
@@ -105,7 +107,7 @@ internal static class SmallGemm
                     StoreRow(alpha * s0, ref Unsafe.Add(ref c, j), g.Beta);
                 }
             }
-            for (; j < n; j++)
+            for (; j < j1; j++)
             {
                 T sum = T.Zero;
                 for (int p = 0; p < k; p++) sum += Unsafe.Add(ref a, p * aStep) * Unsafe.Add(ref b0, p * n + j);

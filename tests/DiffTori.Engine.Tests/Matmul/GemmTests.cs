@@ -85,6 +85,8 @@ public class GemmTests
     [InlineData(150, 100, 1100, false, false)]
     [InlineData(100, 150, 700, true, true)]
     [InlineData(264, 264, 530, false, true)]
+    [InlineData(1, 520, 300, false, false)]
+    [InlineData(3, 333, 600, true, false)]
     public void LargeParallelProducts(int m, int n, int k, bool ta, bool tb)
     {
         Check(DType.Float32, 1, m, n, k, ta, tb, 1.5, 0.5, false, false, m + n + k);
