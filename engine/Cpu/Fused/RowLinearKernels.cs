@@ -168,7 +168,8 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
 
     /// <summary>
     /// For each of this part's rows o: gradW[o,:] (=|+=) g[o]·x, partial[:] += g[o]·W[o,:] and dots[o] = W[o,:]·x,
-    /// in one sweep of the row. Without dots, rows go eight at a time through <see cref="BackwardEightRows"/>.
+    /// in one sweep of the row. Without dots, rows go eight at a time through <see cref="BackwardEightRows"/>; with
+    /// dots and no input gradient, four at a time through <see cref="Dot4"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardRows(int start, int end, int part)
@@ -184,7 +185,31 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
                     for (int r = o; r < o + 8; r++) BackwardRow(r, part, vecEnd);
             }
         }
+        else if (_wantDots && !_wantX)
+        {
+            // The backward of a·W: four dot products share each load of x (one chain per row was latency-bound);
+            // gradW rows do not read W and are written row by row.
+            int k = _cols;
+            ref T x = ref _x[_offX];
+            for (; o + 4 <= end; o += 4)
+            {
+                ref T w0 = ref _w[_offW + o * k];
+                Dot4(ref w0, ref Unsafe.Add(ref w0, k), ref Unsafe.Add(ref w0, 2 * k), ref Unsafe.Add(ref w0, 3 * k), ref x, k,
+                    out _dots[_offDots + o], out _dots[_offDots + o + 1], out _dots[_offDots + o + 2], out _dots[_offDots + o + 3]);
+                if (_wantW)
+                    for (int r = o; r < o + 4; r++) WeightGradientRow(r);
+            }
+        }
         for (; o < end; o++) BackwardRow(o, part, 0);
+    }
+
+    /// <summary>gradW[o,:] = g[o]·x (or added).</summary>
+    private void WeightGradientRow(int o)
+    {
+        var row = _gw.AsSpan(_offGw + o * _cols, _cols);
+        var x = _x.AsSpan(_offX, _cols);
+        if (_accumulate) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(x, _g[_offG + o], row, row);
+        else System.Numerics.Tensors.TensorPrimitives.Multiply(x, _g[_offG + o], row);
     }
 
     /// <summary>
