@@ -7,8 +7,8 @@ namespace DiffTori.TrajOpt.Tests;
 /// <summary>
 /// RowGemv's three products (W·x + b, k of them at once, and k transposed products Wᵀ·ȳ) against float64 loops,
 /// over shapes that hit every path: tails of 1–15 columns, 8-column half tails, row counts that are not multiples
-/// of 4 or 8, batches of up to nine inputs (two blocks of four and one more), and matrices large enough to be split
-/// over the worker pool.
+/// of 4 or 8, batches of up to nine inputs (two blocks of four and one more) and of more than one block of sixteen,
+/// and matrices large enough to be split over the worker pool.
 /// </summary>
 public class RowGemvTests
 {
@@ -16,7 +16,7 @@ public class RowGemvTests
         from seed in Gen.Choose(1, 100000)
         from rows in Gen.OneOf(Gen.Choose(1, 40), Gen.Elements(50, 255, 256, 257, 512, 513))
         from cols in Gen.OneOf(Gen.Choose(1, 40), Gen.Elements(56, 57, 64, 255, 300, 512))
-        from k in Gen.Choose(1, 9)
+        from k in Gen.OneOf(Gen.Choose(1, 9), Gen.Elements(16, 17, 35))
         select (seed, rows, cols, k);
 
     private static float[] Random(System.Random rng, int n)

@@ -185,21 +185,32 @@ internal static unsafe class RowGemv
     private static Vector512<float> HalfRow(float* p) => Vector512.Create(Vector256.Load(p), Vector256<float>.Zero);
 
     /// <summary>
-    /// Y[j][r] = W[r, :]·X[j] for r in [r0, r1) and j &lt; k, one block of four rows at a time: four inputs at once
-    /// (sixteen independent sums, so the FMAs are not waiting on each other), the rest one input at a time.
+    /// Inputs per pass over W in the batched products: sixteen rows of 512 floats (32 KB) stay in L1 while W
+    /// streams past them; with all of a large batch at once, the inputs themselves would stream from L2 for every
+    /// block of W.
+    /// </summary>
+    private const int InputBlock = 16;
+
+    /// <summary>
+    /// Y[j][r] = W[r, :]·X[j] for r in [r0, r1) and j &lt; k: per block of <see cref="InputBlock"/> inputs, one block
+    /// of four rows at a time, four inputs at once (sixteen independent sums, so the FMAs are not waiting on each
+    /// other), the rest one input at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRowsBatch(float* pw, float* px, float* py, int r0, int r1, int cols, int rows, int k)
     {
-        int r = r0;
-        for (; r + 4 <= r1; r += 4)
+        for (int j0 = 0; j0 < k; j0 += InputBlock)
         {
-            int j = 0;
-            for (; j + 4 <= k; j += 4) FourRowsFourInputs(pw + (long)r * cols, px + (long)j * cols, py + (long)j * rows + r, cols, rows);
-            for (; j < k; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r + 4, cols);
+            int j1 = Math.Min(k, j0 + InputBlock), r = r0;
+            for (; r + 4 <= r1; r += 4)
+            {
+                int j = j0;
+                for (; j + 4 <= j1; j += 4) FourRowsFourInputs(pw + (long)r * cols, px + (long)j * cols, py + (long)j * rows + r, cols, rows);
+                for (; j < j1; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r + 4, cols);
+            }
+            if (r < r1)
+                for (int j = j0; j < j1; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r1, cols);
         }
-        if (r < r1)
-            for (int j = 0; j < k; j++) ForwardRows(pw, px + (long)j * cols, py + (long)j * rows, r, r1, cols);
     }
 
     /// <summary>
@@ -271,19 +282,23 @@ internal static unsafe class RowGemv
     }
 
     /// <summary>
-    /// X̄[j] = Σ_{r0 ≤ r &lt; r1} Ȳ[j][r]·W[r, :] for j &lt; k (overwritten): eight rows of W at a time (then four, then
-    /// one), each block read from memory once and from L1 for the other gradients.
+    /// X̄[j] = Σ_{r0 ≤ r &lt; r1} Ȳ[j][r]·W[r, :] for j &lt; k (overwritten): per block of <see cref="InputBlock"/>
+    /// gradients, eight rows of W at a time (then four, then one), each block read once for all the block's gradients.
+    /// Every gradient meets the rows in the same order whatever its block, so its bits do not depend on k.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposedRows(float* pw, float* pg, float* px, int r0, int r1, int cols, int rows, int k)
     {
         new Span<float>(px, k * cols).Clear();
-        int r = r0;
-        for (; r + 8 <= r1; r += 8) AddEightRows(pw + (long)r * cols, cols, pg + r, rows, px, k);
-        for (; r + 4 <= r1; r += 4)
-            for (int j = 0; j < k; j++) AddFourRows(pw + (long)r * cols, cols, pg + (long)j * rows + r, px + (long)j * cols);
-        for (; r < r1; r++)
-            for (int j = 0; j < k; j++) AddRow(pw + (long)r * cols, cols, pg[(long)j * rows + r], px + (long)j * cols);
+        for (int j0 = 0; j0 < k; j0 += InputBlock)
+        {
+            int j1 = Math.Min(k, j0 + InputBlock), r = r0;
+            for (; r + 8 <= r1; r += 8) AddEightRows(pw + (long)r * cols, cols, pg + (long)j0 * rows + r, rows, px + (long)j0 * cols, j1 - j0);
+            for (; r + 4 <= r1; r += 4)
+                for (int j = j0; j < j1; j++) AddFourRows(pw + (long)r * cols, cols, pg + (long)j * rows + r, px + (long)j * cols);
+            for (; r < r1; r++)
+                for (int j = j0; j < j1; j++) AddRow(pw + (long)r * cols, cols, pg[(long)j * rows + r], px + (long)j * cols);
+        }
     }
 
     /// <summary>
