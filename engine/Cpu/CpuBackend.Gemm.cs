@@ -155,11 +155,29 @@ internal sealed class GemmJob<T> : IParallelWork where T : unmanaged, IFloatingP
 }
 
 /// <summary>
+/// One GEMM call split in fixed parts, one per thread of the pool: the subclass says which part of C a thread
+/// computes. The parts are the same on every call, so in a loop each core keeps its share of the operands in its cache.
+/// </summary>
+internal abstract class FixedSplitGemmJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+{
+    protected GemmOperands<T> Operands;
+
+    public void Run(in GemmOperands<T> g)
+    {
+        Operands = g;
+        try { CpuParallel.Run(this, CpuParallel.Threads); }
+        finally { Operands = default; }
+    }
+
+    public abstract void Execute(int part, int parts);
+}
+
+/// <summary>
 /// A batch-1 linear layer with a large weight, y = x·Wᵀ (W stored [out, in]): the outputs are split in fixed
 /// halves (thirds, …) between the threads. The split is the same on every call, so in a loop each core keeps
 /// its own part of W in its L2 cache instead of streaming all of W from L3. One cached instance per thread.
 /// </summary>
-internal sealed class GemvJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class GemvJob<T> : FixedSplitGemmJob<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     [ThreadStatic] private static GemvJob<T>? _forThisThread;
     public static GemvJob<T> ForThisThread => _forThisThread ??= new GemvJob<T>();
@@ -167,23 +185,14 @@ internal sealed class GemvJob<T> : IParallelWork where T : unmanaged, IFloatingP
     /// <summary>Weights of at least this many elements (512 KB in float32) are split.</summary>
     public const long ParallelElements = 1 << 17;
 
-    private GemmOperands<T> _operands;
-
     public static bool Applies(in GemmSpec spec) =>
         spec.Batch == 1 && spec.M == 1 && spec.TransB && !spec.TransA && spec.N >= 8
         && (long)spec.N * spec.K >= ParallelElements && CpuParallel.Threads > 1;
 
-    public void Run(in GemmOperands<T> g)
-    {
-        _operands = g;
-        try { CpuParallel.Run(this, CpuParallel.Threads); }
-        finally { _operands = default; }
-    }
-
-    public void Execute(int part, int parts)
+    public override void Execute(int part, int parts)
     {
         // Outputs in groups of four (the dot kernel's width); part p takes groups [p·G/parts, (p+1)·G/parts).
-        var g = _operands;
+        var g = Operands;
         int groups = (g.N + 3) / 4;
         int start = (int)((long)groups * part / parts) * 4, end = Math.Min(g.N, (int)((long)groups * (part + 1) / parts) * 4);
         if (start >= end) return;
@@ -200,28 +209,19 @@ internal sealed class GemvJob<T> : IParallelWork where T : unmanaged, IFloatingP
 /// vectors between the threads, each run by the single-thread row-update kernel on its window, so the bits are
 /// those of one thread and each core keeps its half of B in its own cache across calls. One instance per thread.
 /// </summary>
-internal sealed class RowUpdatesJob<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class RowUpdatesJob<T> : FixedSplitGemmJob<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     [ThreadStatic] private static RowUpdatesJob<T>? _forThisThread;
     public static RowUpdatesJob<T> ForThisThread => _forThisThread ??= new RowUpdatesJob<T>();
-
-    private GemmOperands<T> _operands;
 
     public static bool Applies(in GemmSpec spec) =>
         spec.Batch == 1 && spec.M <= GemmConfig.SmallExtent && !spec.TransB && Vector512.IsHardwareAccelerated
         && spec.N >= 2 * Vector512<T>.Count && (long)spec.N * spec.K >= GemvJob<T>.ParallelElements && CpuParallel.Threads > 1;
 
-    public void Run(in GemmOperands<T> g)
-    {
-        _operands = g;
-        try { CpuParallel.Run(this, CpuParallel.Threads); }
-        finally { _operands = default; }
-    }
-
-    public void Execute(int part, int parts)
+    public override void Execute(int part, int parts)
     {
         // Part p takes vectors [p·V/parts, (p+1)·V/parts); the last part also takes the columns past the last vector.
-        var g = _operands;
+        var g = Operands;
         int w = Vector512<T>.Count, vectors = g.N / w;
         int start = (int)((long)vectors * part / parts) * w;
         int end = part == parts - 1 ? g.N : (int)((long)vectors * (part + 1) / parts) * w;
