@@ -9,19 +9,27 @@ public static class NumericCheck
 {
     private static bool _enabled = Environment.GetEnvironmentVariable("DIFFTORI_CHECK_NUMERICS") == "1";
 
+    /// <summary>Scopes open on this thread: a scope checks the ops its thread calls, not other threads' ops.</summary>
+    [ThreadStatic] private static int _scopes;
+
+    /// <summary>The process-wide switch (also set by DIFFTORI_CHECK_NUMERICS=1).</summary>
     public static bool Enabled
     {
         get => _enabled;
         set => _enabled = value;
     }
 
-    /// <summary>Enable the check for a block: <c>using (NumericCheck.Scope()) { ... }</c>.</summary>
+    /// <summary>
+    /// Enable the check for a block on this thread: <c>using (NumericCheck.Scope()) { ... }</c>. Ops report on the
+    /// thread that called them, so the block's ops are all checked, and other threads (a test running beside it)
+    /// are not.
+    /// </summary>
     public static IDisposable Scope() => new EnabledScope();
 
     /// <summary>Called by ops on their result; free when the check is off.</summary>
     public static void After(string op, Tensor result)
     {
-        if (_enabled && result.DType.IsFloatingPoint()) Scan(op, result);
+        if ((_enabled || _scopes > 0) && result.DType.IsFloatingPoint()) Scan(op, result);
     }
 
     private static void Scan(string op, Tensor result)
@@ -37,8 +45,14 @@ public static class NumericCheck
 
     private sealed class EnabledScope : IDisposable
     {
-        private readonly bool _previous = _enabled;
-        public EnabledScope() => _enabled = true;
-        public void Dispose() => _enabled = _previous;
+        private bool _open = true;
+        public EnabledScope() => _scopes++;
+
+        public void Dispose()
+        {
+            if (!_open) return;
+            _open = false;
+            _scopes--;
+        }
     }
 }

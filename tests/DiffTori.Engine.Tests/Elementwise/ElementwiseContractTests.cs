@@ -50,6 +50,30 @@ public class ElementwiseContractTests
     }
 
     [Fact]
+    public void NumericCheckScopeCoversItsOwnThreadOnly()
+    {
+        using var x = Tensor.FromDoubles([1, -1], new Shape(2), DType.Float32);
+        using (NumericCheck.Scope())
+        {
+            // Another thread's ops (a test running beside this one) are not checked...
+            bool otherGotNaN = false;
+            var other = new Thread(() =>
+            {
+                try { using var y = Ops.Log(x); otherGotNaN = double.IsNaN(y.ToDoubleArray()[1]); }
+                catch (NonFiniteException) { } // the scope leaked to this thread: otherGotNaN stays false
+            });
+            other.Start();
+            other.Join();
+            Assert.True(otherGotNaN);
+            // ...while this thread's are, also inside a nested scope and after it closes.
+            using (NumericCheck.Scope()) Assert.Throws<NonFiniteException>(() => Ops.Log(x));
+            Assert.Throws<NonFiniteException>(() => Ops.Log(x));
+        }
+        using var quiet = Ops.Log(x);
+        Assert.True(double.IsNaN(quiet.ToDoubleArray()[1]));
+    }
+
+    [Fact]
     public void ResultOverloadsAllocateNothingInSteadyState()
     {
         using var a = Gens.Tensor(new Shape(17, 33), 1, DType.Float32);

@@ -31,7 +31,7 @@ public class GemmTests
 
     private static Gen<int> Size => Gen.Elements(1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 33, 47, 64, 67, 100, 129);
 
-    private static void Check(DType dtype, int batch, int m, int n, int k, bool ta, bool tb, double alpha, double beta, bool broadcastA, bool broadcastB, int seed)
+    internal static void Check(DType dtype, int batch, int m, int n, int k, bool ta, bool tb, double alpha, double beta, bool broadcastA, bool broadcastB, int seed)
     {
         int sa = broadcastA ? 0 : m * k, sb = broadcastB ? 0 : k * n;
         var aShape = new Shape(broadcastA ? 1 : batch, ta ? k : m, ta ? m : k);
@@ -106,23 +106,6 @@ public class GemmTests
     {
         Check(DType.Float32, 1, m, n, k, false, tb, 1, beta, false, false, m + n);
         Check(DType.Float64, 1, m, n, k, false, tb, 1, beta, false, false, m + k);
-    }
-
-    [Fact]
-    public void Vector256KernelMatchesTooWhenForced()
-    {
-        bool saved = GemmConfig.UseVector512;
-        try
-        {
-            GemmConfig.UseVector512 = false;
-            Check(DType.Float32, 2, 37, 45, 70, false, true, 1, 0.5, false, false, 1);
-            Check(DType.Float64, 1, 53, 29, 300, true, false, -1, 0, false, false, 2);
-            Check(DType.Float32, 1, 200, 210, 260, false, false, 1, 0, false, false, 3);
-        }
-        finally
-        {
-            GemmConfig.UseVector512 = saved;
-        }
     }
 
     [Fact]
