@@ -37,7 +37,7 @@ internal static unsafe class RowGemv
 
     /// <summary>
     /// Y[j] = W·X[j] + b for k inputs X [k, cols] → Y [k, rows]: each block of four rows of W is read from memory
-    /// once and reused from L1 for all k inputs (the reward network over all H steps at once).
+    /// once per sixteen inputs and reused from L1 for all of them (the reward network over all H steps at once).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardBatch(ReadOnlySpan<float> w, ReadOnlySpan<float> b, ReadOnlySpan<float> x, Span<float> y, int rows, int cols, int k)
