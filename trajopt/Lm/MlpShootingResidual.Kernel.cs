@@ -131,6 +131,12 @@ public sealed partial class MlpShootingResidual
                 _dyn.Forward(t * count, count, za, _z[t + 1]);
             }
             _rew.Forward(0, h * count, _za, _rewards);
+            if (!gradients.IsEmpty)
+            {
+                // The reward's input gradients need only ∂r/∂R_t = −γᵗ, so they run now, while its weights are in cache.
+                for (int t = 0; t < h; t++) _rewardBars.AsSpan(t * count, count).Fill(-_discount[t]);
+                _rew.InputVjp(0, h * count, _rewardBars, _zaBarRewards);
+            }
             for (int b = 0; b < count; b++)
             {
                 float g = _discount[0] * _rewards[b];
@@ -168,8 +174,6 @@ public sealed partial class MlpShootingResidual
                 _pi.InputVjp(0, count, _piOutBar, _piBar);
                 TensorPrimitives.Add(_zBar.AsSpan(0, count * n), _piBar.AsSpan(0, count * n), _zBar.AsSpan(0, count * n));
             }
-            for (int t = 0; t < h; t++) _rewardBars.AsSpan(t * count, count).Fill(-_discount[t]);
-            _rew.InputVjp(0, h * count, _rewardBars, _zaBarRewards);
             var zaBar = _zaBar.AsSpan(0, count * nm);
             for (int t = h - 1; t >= 0; t--)
             {
