@@ -27,12 +27,17 @@ internal static class GemmPacking
             if (rows < mr) panel.Clear();
             if (g.TransA)
             {
-                // A is K×M: for each k the panel's rows are contiguous in memory.
+                // A is K×M: for each k the panel's rows are contiguous in memory (copied as vectors when whole).
+                int w = Vector256<T>.Count;
+                var scale = Vector256.Create(alpha);
                 for (int p = 0; p < kc; p++)
                 {
                     var src = g.A.AsSpan(g.OffsetA + (p0 + p) * g.M + i0 + r0, rows);
                     var d = panel.Slice(p * mr, rows);
-                    for (int r = 0; r < rows; r++) d[r] = alpha * src[r];
+                    int r = 0;
+                    if (Vector256.IsHardwareAccelerated)
+                        for (; r + w <= rows; r += w) (scale * Vector256.Create<T>(src[r..])).CopyTo(d[r..]);
+                    for (; r < rows; r++) d[r] = alpha * src[r];
                 }
             }
             else if (rows == 8 && mr == 8)
