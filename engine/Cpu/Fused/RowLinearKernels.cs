@@ -167,9 +167,9 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
     }
 
     /// <summary>
-    /// For each of this part's rows o: gradW[o,:] (=|+=) g[o]·x, partial[:] += g[o]·W[o,:] and dots[o] = W[o,:]·x,
-    /// in one sweep of the row. Without dots, rows go eight at a time through <see cref="BackwardEightRows"/>; with
-    /// dots and no input gradient, four at a time through <see cref="Dot4"/>.
+    /// For each of this part's rows o: partial[:] += g[o]·W[o,:] and dots[o] = W[o,:]·x from one sweep of W, then
+    /// gradW[o,:] (=|+=) g[o]·x, which does not read W. Without dots, the sweep takes rows eight at a time
+    /// (<see cref="BackwardEightRows"/>); with dots and no input gradient, four at a time (<see cref="Dot4"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardRows(int start, int end, int part)
@@ -182,13 +182,12 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
             {
                 BackwardEightRows(o, part, vecEnd);
                 if (vecEnd < _cols)
-                    for (int r = o; r < o + 8; r++) BackwardRow(r, part, vecEnd);
+                    for (int r = o; r < o + 8; r++) InputAndDotRow(r, part, vecEnd);
             }
         }
         else if (_wantDots && !_wantX)
         {
-            // The backward of a·W: four dot products share each load of x (one chain per row was latency-bound);
-            // gradW rows do not read W and are written row by row.
+            // The backward of a·W: four dot products share each load of x (one chain per row was latency-bound).
             int k = _cols;
             ref T x = ref _x[_offX];
             for (; o + 4 <= end; o += 4)
@@ -196,36 +195,25 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
                 ref T w0 = ref _w[_offW + o * k];
                 Dot4(ref w0, ref Unsafe.Add(ref w0, k), ref Unsafe.Add(ref w0, 2 * k), ref Unsafe.Add(ref w0, 3 * k), ref x, k,
                     out _dots[_offDots + o], out _dots[_offDots + o + 1], out _dots[_offDots + o + 2], out _dots[_offDots + o + 3]);
-                if (_wantW)
-                    for (int r = o; r < o + 4; r++) WeightGradientRow(r);
             }
         }
-        for (; o < end; o++) BackwardRow(o, part, 0);
-    }
-
-    /// <summary>gradW[o,:] = g[o]·x (or added).</summary>
-    private void WeightGradientRow(int o)
-    {
-        var row = _gw.AsSpan(_offGw + o * _cols, _cols);
-        var x = _x.AsSpan(_offX, _cols);
-        if (_accumulate) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(x, _g[_offG + o], row, row);
-        else System.Numerics.Tensors.TensorPrimitives.Multiply(x, _g[_offG + o], row);
+        if (_wantX || _wantDots)
+            for (; o < end; o++) InputAndDotRow(o, part, 0);
+        if (_wantW)
+            for (int r = start; r < end; r++) WeightGradientRow(r);
     }
 
     /// <summary>
     /// Columns [0, vecEnd) of eight rows o … o+7 without dots: each vector of W is loaded once, the eight
     /// products are summed as a tree and the partial gradient row is read and written once per eight rows
-    /// (a row at a time, that load and store per row was the bottleneck), gradW rows written as they go.
+    /// (a row at a time, that load and store per row was the bottleneck).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardEightRows(int o, int part, int vecEnd)
     {
         int k = _cols, w = Vector512<T>.Count;
-        bool wantW = _wantW, accumulate = _accumulate;
-        ref T x = ref _x[_offX];
         ref T acc = ref _partials[part * k];
         ref T w0 = ref _w[_offW + o * k];
-        ref T gw0 = ref wantW ? ref _gw[_offGw + o * k] : ref x;
         ref T g = ref _g[_offG + o];
         var g0 = Vector512.Create(g); var g1 = Vector512.Create(Unsafe.Add(ref g, 1));
         var g2 = Vector512.Create(Unsafe.Add(ref g, 2)); var g3 = Vector512.Create(Unsafe.Add(ref g, 3));
@@ -241,38 +229,19 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
             var sum = (MicroKernel.Fma(v1, g1, v0 * g0) + MicroKernel.Fma(v3, g3, v2 * g2))
                 + (MicroKernel.Fma(v5, g5, v4 * g4) + MicroKernel.Fma(v7, g7, v6 * g6));
             (Vector512.LoadUnsafe(ref acc, (nuint)p) + sum).StoreUnsafe(ref acc, (nuint)p);
-            if (wantW)
-            {
-                var xv = Vector512.LoadUnsafe(ref x, (nuint)p);
-                ref T gwp = ref Unsafe.Add(ref gw0, p);
-                WeightRow(ref gwp, g0, xv, accumulate);
-                WeightRow(ref Unsafe.Add(ref gwp, k), g1, xv, accumulate);
-                WeightRow(ref Unsafe.Add(ref gwp, 2 * k), g2, xv, accumulate);
-                WeightRow(ref Unsafe.Add(ref gwp, 3 * k), g3, xv, accumulate);
-                WeightRow(ref Unsafe.Add(ref gwp, 4 * k), g4, xv, accumulate);
-                WeightRow(ref Unsafe.Add(ref gwp, 5 * k), g5, xv, accumulate);
-                WeightRow(ref Unsafe.Add(ref gwp, 6 * k), g6, xv, accumulate);
-                WeightRow(ref Unsafe.Add(ref gwp, 7 * k), g7, xv, accumulate);
-            }
         }
     }
 
-    /// <summary>gradW[o, p…p+w) = g[o]·x[p…] (or added).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WeightRow(ref T gw, Vector512<T> go, Vector512<T> xv, bool accumulate) =>
-        (accumulate ? MicroKernel.Fma(go, xv, Vector512.LoadUnsafe(ref gw)) : go * xv).StoreUnsafe(ref gw);
-
-    /// <summary>Row o from column p0 on: gradW, the partial gradient row and the dot, one vector at a time.</summary>
+    /// <summary>Row o from column p0 on: the partial gradient row and the dot, one vector at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BackwardRow(int o, int part, int p0)
+    private void InputAndDotRow(int o, int part, int p0)
     {
         int k = _cols;
-        bool wantX = _wantX, wantW = _wantW, wantDots = _wantDots, accumulate = _accumulate;
+        bool wantX = _wantX, wantDots = _wantDots;
         ref T x = ref _x[_offX];
         ref T acc = ref wantX ? ref _partials[part * k] : ref x;
         T go = _g[_offG + o];
         ref T w = ref _w[_offW + o * k];
-        ref T gw = ref wantW ? ref _gw[_offGw + o * k] : ref x;
         int p = p0;
         T dot = T.Zero;
         if (Vector512.IsHardwareAccelerated)
@@ -283,11 +252,6 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
             {
                 if (wantDots) dv = MicroKernel.Fma(Vector512.LoadUnsafe(ref w, (nuint)p), Vector512.LoadUnsafe(ref x, (nuint)p), dv);
                 if (wantX) MicroKernel.Fma(gv, Vector512.LoadUnsafe(ref w, (nuint)p), Vector512.LoadUnsafe(ref acc, (nuint)p)).StoreUnsafe(ref acc, (nuint)p);
-                if (wantW)
-                {
-                    var xv = Vector512.LoadUnsafe(ref x, (nuint)p);
-                    (accumulate ? MicroKernel.Fma(gv, xv, Vector512.LoadUnsafe(ref gw, (nuint)p)) : gv * xv).StoreUnsafe(ref gw, (nuint)p);
-                }
             }
             if (wantDots) dot = Vector512.Sum(dv);
         }
@@ -299,11 +263,6 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
             {
                 if (wantDots) dv = MicroKernel.Fma(Vector256.LoadUnsafe(ref w, (nuint)p), Vector256.LoadUnsafe(ref x, (nuint)p), dv);
                 if (wantX) MicroKernel.Fma(gv, Vector256.LoadUnsafe(ref w, (nuint)p), Vector256.LoadUnsafe(ref acc, (nuint)p)).StoreUnsafe(ref acc, (nuint)p);
-                if (wantW)
-                {
-                    var xv = Vector256.LoadUnsafe(ref x, (nuint)p);
-                    (accumulate ? MicroKernel.Fma(gv, xv, Vector256.LoadUnsafe(ref gw, (nuint)p)) : gv * xv).StoreUnsafe(ref gw, (nuint)p);
-                }
             }
             if (wantDots) dot += Vector256.Sum(dv);
         }
@@ -311,8 +270,38 @@ internal sealed class RowLinearJob<T> : IParallelWork where T : unmanaged, IFloa
         {
             if (wantDots) dot += Unsafe.Add(ref w, p) * Unsafe.Add(ref x, p);
             if (wantX) Unsafe.Add(ref acc, p) += go * Unsafe.Add(ref w, p);
-            if (wantW) Unsafe.Add(ref gw, p) = accumulate ? Unsafe.Add(ref gw, p) + go * Unsafe.Add(ref x, p) : go * Unsafe.Add(ref x, p);
         }
         if (wantDots) _dots[_offDots + o] = dot;
+    }
+
+    /// <summary>gradW[o,:] = g[o]·x (or added): fused multiply-adds by Vector512, then Vector256, then scalars.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void WeightGradientRow(int o)
+    {
+        int k = _cols, p = 0;
+        bool accumulate = _accumulate;
+        ref T x = ref _x[_offX];
+        ref T gw = ref _gw[_offGw + o * k];
+        T go = _g[_offG + o];
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var gv = Vector512.Create(go);
+            for (; p + Vector512<T>.Count <= k; p += Vector512<T>.Count)
+            {
+                var xv = Vector512.LoadUnsafe(ref x, (nuint)p);
+                (accumulate ? MicroKernel.Fma(gv, xv, Vector512.LoadUnsafe(ref gw, (nuint)p)) : gv * xv).StoreUnsafe(ref gw, (nuint)p);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var gv = Vector256.Create(go);
+            for (; p + Vector256<T>.Count <= k; p += Vector256<T>.Count)
+            {
+                var xv = Vector256.LoadUnsafe(ref x, (nuint)p);
+                (accumulate ? MicroKernel.Fma(gv, xv, Vector256.LoadUnsafe(ref gw, (nuint)p)) : gv * xv).StoreUnsafe(ref gw, (nuint)p);
+            }
+        }
+        for (; p < k; p++)
+            Unsafe.Add(ref gw, p) = accumulate ? Unsafe.Add(ref gw, p) + go * Unsafe.Add(ref x, p) : go * Unsafe.Add(ref x, p);
     }
 }
