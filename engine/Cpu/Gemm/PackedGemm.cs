@@ -39,10 +39,11 @@ internal static class PackedGemm
 
     /// <summary>
     /// Rows [i0, i1) of C's column block [jc, jc+nc) updated with depth slice [pc, pc+kc) against an already
-    /// packed block of B (the slice at pc = 0 applies beta, later slices accumulate).
+    /// packed block of B (the slice at pc = 0 applies beta, later slices accumulate); with directB, B's whole
+    /// column panels are read in place and only a cut-off last panel comes from packedB.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsAgainstPackedB<T>(in GemmOperands<T> g, T[] packedB, int i0, int i1, int jc, int nc, int pc, int kc, bool directB = false)
+    private static void RowsAgainstPackedB<T>(in GemmOperands<T> g, T[] packedB, int i0, int i1, int jc, int nc, int pc, int kc, bool directB)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int mr = GemmConfig.MR, nr = GemmConfig.NR<T>(), mcMax = GemmConfig.MC<T>();
