@@ -77,9 +77,31 @@ public class LmKernelTests
         CheckKernel(new Case(12, 17, 2, 1, 390, 1, false));
     }
 
-    private static void CheckKernel(Case c)
+    /// <summary>
+    /// The kernel reads the large and the narrow layers from packed copies: a new Kernel(x0) after the weights
+    /// change must compute with the new weights (every solve takes one; an agent trains between solves).
+    /// </summary>
+    [Fact]
+    public void KernelTakesTheWeightsAsTheyAreWhenItIsTaken()
     {
+        var c = new Case(13, 20, 3, 2, 384, 0, true);
         var m = new Model(c);
+        var u = Uniform(new Random(5), 2 * m.D, 1.0, new Shape(2, m.D)).ToArray<float>();
+        float before = m.Plan.Kernel(m.X0)!.Evaluate(0, u.AsSpan(0, m.D), default);
+        // Every packed layer of the reward: its first (narrow) and its hidden (large) Linear.
+        foreach (var layer in new[] { m.Rew[0], m.Rew[2] })
+        {
+            var w = ((Linear)layer).Weight.Value.AsSpan<float>();
+            for (int i = 0; i < w.Length; i++) w[i] *= 1.5f;
+        }
+        float after = m.Plan.Kernel(m.X0)!.Evaluate(0, u.AsSpan(0, m.D), default);
+        Assert.NotEqual(before, after);
+        CheckKernel(c, m);
+    }
+
+    private static void CheckKernel(Case c, Model? model = null)
+    {
+        var m = model ?? new Model(c);
         var kernel = m.Plan.Kernel(m.X0) ?? throw new InvalidOperationException("no kernel: " + m.Plan.KernelUnsupportedReason());
         var u = new Var(Uniform(new Random(c.Seed + 2), 2 * m.D, 1.0, new Shape(2, m.D)));
         var (r, J) = LevenbergMarquardt.ResidualAndJacobian(m.Plan.Residual(m.X0), u, record: false);

@@ -87,4 +87,54 @@ public class RowGemvTests
                 Assert.True(alone.AsSpan().SequenceEqual(xBar.AsSpan(j * cols, cols)), $"TransposedBatch row {j} of {k} differs from the same product alone");
             }
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
+
+    /// <summary>Shapes the panels take: rows a multiple of 8 and cols of 16, at least 128k elements (split over the cores).</summary>
+    private static readonly Gen<(int Seed, int Rows, int Cols, int K)> PanelShapes =
+        from seed in Gen.Choose(1, 100000)
+        from rows in Gen.Elements(272, 384, 512, 520)
+        from cols in Gen.Elements(496, 512, 528)
+        from k in Gen.OneOf(Gen.Choose(1, 9), Gen.Elements(16, 17))
+        select (seed, rows, cols, k);
+
+    /// <summary>
+    /// The packed layout changes where W is read from, not the arithmetic: all three products give the row-major
+    /// bits, whether the panels start on a cache line or not.
+    /// </summary>
+    [Fact]
+    public void PanelsGiveTheBitsOfTheRowMajorLayout() =>
+        Prop.ForAll(PanelShapes.ToArbitrary(), Gen.Elements(0, 3).ToArbitrary(), (s, shift) =>
+        {
+            var (seed, rows, cols, k) = s;
+            Assert.True(RowGemv.PacksWell(rows, cols) || !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated);
+            if (!RowGemv.PacksWell(rows, cols)) return;
+            var rng = new System.Random(seed);
+            var w = Random(rng, rows * cols); var b = Random(rng, rows); var x = Random(rng, k * cols); var g = Random(rng, k * rows);
+            var panels = new float[rows * cols + shift].AsSpan(shift);
+            RowGemv.Pack(w, rows, cols, panels);
+
+            var plain = new float[k * rows]; var packed = new float[k * rows];
+            RowGemv.ForwardBatch(w, b, x, plain, rows, cols, k);
+            RowGemv.ForwardBatch(w, b, x, packed, rows, cols, k, panels);
+            Assert.True(plain.AsSpan().SequenceEqual(packed), $"ForwardBatch {rows}×{cols}, k {k}: panels differ from row-major");
+            RowGemv.Forward(w, b, x.AsSpan(0, cols), plain.AsSpan(0, rows), rows, cols);
+            RowGemv.Forward(w, b, x.AsSpan(0, cols), packed.AsSpan(0, rows), rows, cols, panels);
+            Assert.True(plain.AsSpan(0, rows).SequenceEqual(packed.AsSpan(0, rows)), $"Forward {rows}×{cols}: panels differ from row-major");
+
+            var plainBar = new float[k * cols]; var packedBar = new float[k * cols];
+            RowGemv.TransposedBatch(w, g, plainBar, rows, cols, k);
+            RowGemv.TransposedBatch(w, g, packedBar, rows, cols, k, panels);
+            Assert.True(plainBar.AsSpan().SequenceEqual(packedBar), $"TransposedBatch {rows}×{cols}, k {k}: panels differ from row-major");
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(25));
+
+    [Fact]
+    public void PackAndPanelsRejectShapesTheyDoNotCover()
+    {
+        var w = new float[100 * 512];
+        var ex = Assert.Throws<ArgumentException>(() => RowGemv.Pack(w, 100, 512, new float[100 * 512]));
+        Assert.Contains("100×512", ex.Message);
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        var big = new float[512 * 512];
+        var ex2 = Assert.Throws<ArgumentException>(() => RowGemv.Forward(big, default, new float[512], new float[512], 512, 512, new float[10]));
+        Assert.Contains("512×512", ex2.Message);
+    }
 }

@@ -12,7 +12,9 @@ namespace DiffTori.TrajOpt;
 /// graph: the forward pass keeps what its input-gradient needs in preallocated buffers ("slots", one per
 /// use of the network within a residual, e.g. one per time step), and <see cref="InputVjp"/> runs the
 /// vector–Jacobian product with respect to the input from a slot. Weights are read in place from the
-/// parameters (current values, no copies). Consecutive slots are stored contiguously, so several uses of the
+/// parameters (current values, no copies), except the large matrices that <see cref="RowGemv.PacksWell"/> and the
+/// narrow first layers that <see cref="NarrowGemv.Suits"/>: those are read from packed copies, which
+/// <see cref="RefreshPanels"/> takes from the current values (the owner calls it whenever the weights may have changed). Consecutive slots are stored contiguously, so several uses of the
 /// network whose inputs are all known (the reward at every step, or every example of a batch) run as one
 /// batch that reads the weights once; a row's result is the same whichever rows share its batch. Nothing is
 /// allocated after construction.
@@ -28,11 +30,14 @@ internal sealed class MlpKernel
     private readonly float[][] _rstd;        // [layer] 1/√(var + ε) of a LayerNorm, one per slot
     private readonly double[] _alpha;
     private readonly int[] _width;           // output width of each layer
-    private readonly float[][] _out;         // [layer] outputs, slot s at s·width
-    private readonly float[] _in;            // the network's inputs, slot s at s·InDim
-    private readonly float[] _gradA, _gradB; // ping-pong buffers of the backward pass
+    private readonly AlignedFloats[] _out;         // [layer] outputs, slot s at s·width
+    private readonly AlignedFloats _in;            // the network's inputs, slot s at s·InDim
+    private readonly AlignedFloats _gradA, _gradB; // ping-pong buffers of the backward pass
+    private readonly AlignedFloats?[] _panels;     // [layer] the packed copy of a large Linear weight (null for other layers)
+    private readonly AlignedFloats?[] _transposed; // [layer] Wᵀ of a narrow Linear layer, for its forward pass (null for others)
 
-    private MlpKernel(Kind[] kinds, Linear?[] linears, LayerNorm?[] norms, double[] alpha, int[] width, int inDim, int slots)
+    private MlpKernel(Kind[] kinds, Linear?[] linears, LayerNorm?[] norms, double[] alpha, int[] width, int inDim, int slots,
+        AlignedFloats?[]? panels = null, AlignedFloats?[]? transposed = null)
     {
         _kinds = kinds;
         _linears = linears;
@@ -43,19 +48,38 @@ internal sealed class MlpKernel
         OutDim = width[^1];
         Slots = slots;
         int widest = Math.Max(inDim, width.Max());
-        _in = new float[slots * inDim];
-        _out = new float[kinds.Length][];
+        // Aligned, as the packed weights: the kernels load whole vectors of activations and gradients too.
+        _in = new AlignedFloats(slots * inDim);
+        _out = new AlignedFloats[kinds.Length];
         _normalized = new float[kinds.Length][];
         _rstd = new float[kinds.Length][];
         for (int l = 0; l < kinds.Length; l++)
         {
-            _out[l] = new float[slots * width[l]];
+            _out[l] = new AlignedFloats(slots * width[l]);
             bool norm = kinds[l] == Kind.LayerNorm;
             _normalized[l] = norm ? new float[slots * width[l]] : [];
             _rstd[l] = norm ? new float[slots] : [];
         }
-        _gradA = new float[slots * widest];
-        _gradB = new float[slots * widest];
+        _gradA = new AlignedFloats(slots * widest);
+        _gradB = new AlignedFloats(slots * widest);
+        _panels = panels ?? Array.ConvertAll(linears, l => l is not null && RowGemv.PacksWell(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+        _transposed = transposed ?? Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+    }
+
+    /// <summary>
+    /// Copies the current values of the large and the narrow weight matrices into their packed forms (see
+    /// <see cref="RowGemv.Pack"/> and <see cref="NarrowGemv.Pack"/>): until the next call, the kernel computes with
+    /// the weights as they are now.
+    /// </summary>
+    public void RefreshPanels()
+    {
+        for (int l = 0; l < _kinds.Length; l++)
+        {
+            if (_linears[l] is not { } lin) continue;
+            var w = lin.Weight.Value.AsSpan<float>();
+            if (_panels[l] is { } panels) RowGemv.Pack(w, lin.OutFeatures, lin.InFeatures, panels.Span);
+            if (_transposed[l] is { } transposed) NarrowGemv.Pack(w, lin.OutFeatures, lin.InFeatures, transposed.Span);
+        }
     }
 
     public int InDim { get; }
@@ -66,7 +90,7 @@ internal sealed class MlpKernel
     /// This kernel when it has room for <paramref name="slots"/> uses, else the same network with that many (a new
     /// kernel: buffers are sized at construction).
     /// </summary>
-    public MlpKernel WithAtLeastSlots(int slots) => slots <= Slots ? this : new(_kinds, _linears, _norms, _alpha, _width, InDim, slots);
+    public MlpKernel WithAtLeastSlots(int slots) => slots <= Slots ? this : new(_kinds, _linears, _norms, _alpha, _width, InDim, slots, _panels, _transposed);
 
     /// <summary>
     /// The kernel of <paramref name="net"/> (then tanh of its output when <paramref name="tanhOutput"/>), or null
@@ -241,18 +265,20 @@ internal sealed class MlpKernel
     {
         if (first < 0 || count < 1 || first + count > Slots)
             throw new ArgumentOutOfRangeException(nameof(first), $"MlpKernel: slots {first}..{first + count - 1} of {Slots}");
-        var input = _in.AsSpan(first * InDim, count * InDim);
+        var input = _in.Span.Slice(first * InDim, count * InDim);
         xs[..input.Length].CopyTo(input);
         ReadOnlySpan<float> prev = input;
         int prevWidth = InDim;
         for (int l = 0; l < _kinds.Length; l++)
         {
-            var o = _out[l].AsSpan(first * _width[l], count * _width[l]);
+            var o = _out[l].Span.Slice(first * _width[l], count * _width[l]);
             switch (_kinds[l])
             {
                 case Kind.Linear:
                     var lin = _linears[l]!;
-                    RowGemv.ForwardBatch(lin.Weight.Value.AsSpan<float>(), lin.Bias is { } b ? b.Value.AsSpan<float>() : default, prev, o, lin.OutFeatures, prevWidth, count);
+                    var bias = lin.Bias is { } b ? b.Value.AsSpan<float>() : default;
+                    if (_transposed[l] is { } transposed) NarrowGemv.Forward(transposed.Span, bias, prev, o, lin.OutFeatures, prevWidth, count);
+                    else RowGemv.ForwardBatch(lin.Weight.Value.AsSpan<float>(), bias, prev, o, lin.OutFeatures, prevWidth, count, _panels[l] is { } p ? p.Span : default);
                     break;
                 case Kind.LayerNorm:
                     LayerNormForward(prev, o, _normalized[l].AsSpan(first * _width[l], count * _width[l]), _rstd[l].AsSpan(first, count), _norms[l]!, _width[l]);
@@ -281,19 +307,19 @@ internal sealed class MlpKernel
     {
         if (first < 0 || count < 1 || first + count > Slots)
             throw new ArgumentOutOfRangeException(nameof(first), $"MlpKernel: slots {first}..{first + count - 1} of {Slots}");
-        var g = _gradA.AsSpan(0, count * OutDim);
+        var g = _gradA.Span[..(count * OutDim)];
         yBars[..g.Length].CopyTo(g);
         var spare = _gradB;
         for (int l = _kinds.Length - 1; l >= 0; l--)
         {
-            var o = _out[l].AsSpan(first * _width[l], count * _width[l]);
-            ReadOnlySpan<float> input = l == 0 ? _in.AsSpan(first * InDim, count * InDim) : _out[l - 1].AsSpan(first * _width[l - 1], count * _width[l - 1]);
+            var o = _out[l].Span.Slice(first * _width[l], count * _width[l]);
+            ReadOnlySpan<float> input = l == 0 ? _in.Span.Slice(first * InDim, count * InDim) : _out[l - 1].Span.Slice(first * _width[l - 1], count * _width[l - 1]);
             switch (_kinds[l])
             {
                 case Kind.Linear:
                     var lin = _linears[l]!;
-                    var next = spare.AsSpan(0, count * lin.InFeatures);
-                    RowGemv.TransposedBatch(lin.Weight.Value.AsSpan<float>(), g, next, lin.OutFeatures, lin.InFeatures, count);
+                    var next = spare.Span[..(count * lin.InFeatures)];
+                    RowGemv.TransposedBatch(lin.Weight.Value.AsSpan<float>(), g, next, lin.OutFeatures, lin.InFeatures, count, _panels[l] is { } p ? p.Span : default);
                     // Swap the buffers: the one just written carries the gradient on.
                     spare = ReferenceEquals(spare, _gradA) ? _gradB : _gradA;
                     g = next;

@@ -106,6 +106,11 @@ public sealed partial class MlpShootingResidual
             if (x0.IsContiguous) x0.AsSpan<float>().CopyTo(_x0);
             else using (var c = x0.Contiguous()) c.AsSpan<float>().CopyTo(_x0);
             Reserve(x0.Shape[0]);
+            // The networks' weights as they are now (they change between solves, when the agent trains).
+            _dyn.RefreshPanels();
+            _rew.RefreshPanels();
+            foreach (var v in _vals) v.RefreshPanels();
+            _pi?.RefreshPanels();
         }
 
         public void Evaluate(int first, int count, ReadOnlySpan<float> u, Span<float> residuals, Span<float> gradients)

@@ -96,8 +96,9 @@ public sealed partial class MlpShootingResidual
 
     /// <summary>
     /// The graph-free kernel of <see cref="Residual"/>(x0), or null when a network has a layer, dtype or device
-    /// it does not support. One kernel is reused by every call (buffers allocated once): it holds x0 until the
-    /// next call, and must not be used by two threads at once.
+    /// it does not support. One kernel is reused by every call (buffers allocated once): it holds x0, and a packed
+    /// copy of the large weight matrices as they are at this call, until the next call (so call it again after the
+    /// weights change, as every solve does), and must not be used by two threads at once.
     /// </summary>
     public IScalarResidualKernel? Kernel(Var x0)
     {

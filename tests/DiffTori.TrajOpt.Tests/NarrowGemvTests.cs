@@ -1,0 +1,81 @@
+using DiffTori.TrajOpt;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace DiffTori.TrajOpt.Tests;
+
+/// <summary>
+/// NarrowGemv (a wide layer with few inputs, from its blocked transpose) against a float64 loop, over row counts
+/// with and without a remainder of 16-row blocks, column counts up to 64, with and without a bias, and batches of
+/// inputs whose rows must have the bits of the same input alone.
+/// </summary>
+public class NarrowGemvTests
+{
+    private static float[] Random(System.Random rng, int n)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(2 * rng.NextDouble() - 1);
+        return a;
+    }
+
+    [Fact]
+    public void ForwardMatchesANaiveLoopAndABatchRowItsInputAlone()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return; // the kernel needs 512-bit vectors; MlpKernel never picks it without them
+        var shapes =
+            from seed in Gen.Choose(1, 100000)
+            from rows in Gen.Elements(256, 272, 384, 512, 528)
+            from cols in Gen.Choose(1, 64)
+            from k in Gen.Choose(1, 7)
+            from bias in Gen.Elements(true, false)
+            select (seed, rows, cols, k, bias);
+        Prop.ForAll(shapes.ToArbitrary(), s =>
+        {
+            var (seed, rows, cols, k, withBias) = s;
+            Assert.True(NarrowGemv.Suits(rows, cols));
+            var rng = new System.Random(seed);
+            var w = Random(rng, rows * cols); var b = withBias ? Random(rng, rows) : []; var x = Random(rng, k * cols);
+            var packed = new float[rows * cols];
+            NarrowGemv.Pack(w, rows, cols, packed);
+            var y = Random(rng, k * rows); // garbage, to be overwritten
+            NarrowGemv.Forward(packed, b, x, y, rows, cols, k);
+            for (int j = 0; j < k; j++)
+                for (int r = 0; r < rows; r++)
+                {
+                    double sum = withBias ? b[r] : 0;
+                    for (int c = 0; c < cols; c++) sum += (double)w[r * cols + c] * x[j * cols + c];
+                    Assert.True(Math.Abs(sum - y[j * rows + r]) <= 1e-5 * Math.Sqrt(cols) * (1 + Math.Abs(sum)), $"{rows}×{cols}, k {k}: y[{j}, {r}] = {y[j * rows + r]}, expected {sum}");
+                }
+            var alone = new float[rows];
+            for (int j = 0; j < k; j++)
+            {
+                NarrowGemv.Forward(packed, b, x.AsSpan(j * cols, cols), alone, rows, cols, 1);
+                Assert.True(alone.AsSpan().SequenceEqual(y.AsSpan(j * rows, rows)), $"{rows}×{cols}: input {j} of {k} differs from the same input alone");
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(40));
+    }
+
+    [Fact]
+    public void ShapesItDoesNotCoverAreRejectedByName()
+    {
+        Assert.False(NarrowGemv.Suits(512, 65));
+        Assert.False(NarrowGemv.Suits(250, 56));
+        Assert.False(NarrowGemv.Suits(264, 56)); // not whole vectors of outputs
+        var ex = Assert.Throws<ArgumentException>(() => NarrowGemv.Pack(new float[512 * 100], 512, 100, new float[512 * 100]));
+        Assert.Contains("512×100", ex.Message);
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        var ex2 = Assert.Throws<ArgumentException>(() => NarrowGemv.Forward(new float[512 * 56], default, new float[56], new float[100], 512, 56, 1));
+        Assert.Contains("512×56", ex2.Message);
+    }
+
+    [Fact]
+    public unsafe void AlignedBuffersStartOnACacheLine()
+    {
+        foreach (int n in new[] { 1, 15, 16, 17, 1000, 28672, 262144 })
+        {
+            var a = new AlignedFloats(n);
+            Assert.Equal(n, a.Span.Length);
+            fixed (float* p = a.Span) Assert.Equal(0, (long)p % 64);
+        }
+    }
+}
