@@ -31,13 +31,17 @@ internal static unsafe class NarrowGemv
     {
         if (!Suits(rows, cols) || w.Length < rows * cols || packed.Length < rows * cols)
             throw new ArgumentException($"NarrowGemv.Pack: a {rows}×{cols} weight ({w.Length} floats, {packed.Length} in the copy) is not a narrow layer");
-        for (int r0 = 0; r0 < rows; r0 += BlockWidth(r0, rows))
-        {
-            int width = BlockWidth(r0, rows);
-            var block = packed.Slice(r0 * cols, width * cols);
-            for (int i = 0; i < width; i++)
-                for (int c = 0; c < cols; c++) block[c * width + i] = w[(r0 + i) * cols + c];
-        }
+        fixed (float* pw = w, pp = packed)
+            for (int r0 = 0; r0 < rows; r0 += BlockWidth(r0, rows))
+            {
+                int width = BlockWidth(r0, rows);
+                float* block = pp + (long)r0 * cols;
+                for (int i = 0; i < width; i++)
+                {
+                    float* row = pw + (long)(r0 + i) * cols;
+                    for (int c = 0; c < cols; c++) block[c * width + i] = row[c];
+                }
+            }
     }
 
     /// <summary>Y[j] = W·X[j] + b for k inputs X [k, cols] → Y [k, rows], with W packed by <see cref="Pack"/>.</summary>
