@@ -145,7 +145,7 @@ internal static unsafe class RowGemv
                 fixed (float* ph = half)
                 {
                     job.Run(transposed: true, weights, pg, px, rows, k, ph);
-                    TensorPrimitives.Add(xBar[..(k * cols)], half.AsSpan(0, k * cols), xBar[..(k * cols)]);
+                    TensorPrimitives.Add(xBar[..(k * cols)], half, xBar[..(k * cols)]);
                 }
             }
         }
@@ -163,13 +163,16 @@ internal static unsafe class RowGemv
         private float* _in, _out, _partial;
         private int _rows, _k;
         private bool _transposed;
-        private float[] _partialBuffer = [];
+        private AlignedFloats _partialBuffer = new(0);
 
-        /// <summary>A buffer of at least <paramref name="length"/> floats for the second half's partial sums.</summary>
-        public float[] Partial(int length)
+        /// <summary>
+        /// <paramref name="length"/> floats for the second half's partial sums, aligned as the first half's output
+        /// (the caller's buffers are), so that neither core's loads straddle cache lines.
+        /// </summary>
+        public Span<float> Partial(int length)
         {
-            if (_partialBuffer.Length < length) _partialBuffer = new float[length];
-            return _partialBuffer;
+            if (_partialBuffer.Length < length) _partialBuffer = new AlignedFloats(length);
+            return _partialBuffer.Span[..length];
         }
 
         public void Run(bool transposed, Weights w, float* input, float* output, int rows, int k = 1, float* partial = null)
