@@ -13,11 +13,11 @@ namespace DiffTori.TrajOpt;
 /// use of the network within a residual, e.g. one per time step), and <see cref="InputVjp"/> runs the
 /// vector–Jacobian product with respect to the input from a slot. Weights are read in place from the
 /// parameters (current values, no copies), except the large matrices that <see cref="RowGemv.PacksWell"/> and the
-/// narrow first layers that <see cref="NarrowGemv.Suits"/>: those are read from packed copies, which
-/// <see cref="RefreshPanels"/> takes from the current values (the owner calls it whenever the weights may have changed). Consecutive slots are stored contiguously, so several uses of the
-/// network whose inputs are all known (the reward at every step, or every example of a batch) run as one
-/// batch that reads the weights once; a row's result is the same whichever rows share its batch. Nothing is
-/// allocated after construction.
+/// narrow first layers that <see cref="NarrowGemv.Suits"/>: those are read from packed copies, taken at
+/// construction and again by each <see cref="RefreshPanels"/> (the owner calls it whenever the weights may have
+/// changed). Consecutive slots are stored contiguously, so several uses of the network whose inputs are all known
+/// (the reward at every step, or every example of a batch) run as one batch that reads the weights once; a row's
+/// result is the same whichever rows share its batch. Nothing is allocated after construction.
 /// </summary>
 internal sealed class MlpKernel
 {
@@ -34,7 +34,7 @@ internal sealed class MlpKernel
     private readonly AlignedFloats _in;            // the network's inputs, slot s at s·InDim
     private readonly AlignedFloats _gradA, _gradB; // ping-pong buffers of the backward pass
     private readonly AlignedFloats?[] _panels;     // [layer] the packed copy of a large Linear weight (null for other layers)
-    private readonly AlignedFloats?[] _transposed; // [layer] Wᵀ of a narrow Linear layer, for its forward pass (null for others)
+    private readonly AlignedFloats?[] _transposed; // [layer] the blocked Wᵀ of a narrow Linear layer, for its forward pass (null for others)
 
     private MlpKernel(Kind[] kinds, Linear?[] linears, LayerNorm?[] norms, double[] alpha, int[] width, int inDim, int slots,
         AlignedFloats?[]? panels = null, AlignedFloats?[]? transposed = null)
@@ -62,8 +62,16 @@ internal sealed class MlpKernel
         }
         _gradA = new AlignedFloats(slots * widest);
         _gradB = new AlignedFloats(slots * widest);
-        _panels = panels ?? Array.ConvertAll(linears, l => l is not null && RowGemv.PacksWell(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
-        _transposed = transposed ?? Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+        if (panels is not null && transposed is not null)
+        {
+            // A larger copy of the same network shares the packed weights (and keeps them as they were taken).
+            _panels = panels;
+            _transposed = transposed;
+            return;
+        }
+        _panels = Array.ConvertAll(linears, l => l is not null && RowGemv.PacksWell(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+        _transposed = Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+        RefreshPanels();
     }
 
     /// <summary>
