@@ -233,6 +233,12 @@ internal static unsafe class RowGemv
                 a2 = Vector512.FusedMultiplyAdd(HalfRow(w2 + vecEnd), xTail, a2);
                 a3 = Vector512.FusedMultiplyAdd(HalfRow(w3 + vecEnd), xTail, a3);
             }
+            if (scalarStart == cols && LaneSums.IsSupported)
+            {
+                // No columns left over: the four sums in one round of shuffles (the same bits as one at a time).
+                LaneSums.Of8(a0, a1, a2, a3, a0, a1, a2, a3).GetLower().GetLower().Store(py + r);
+                continue;
+            }
             float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
             for (int k = scalarStart; k < cols; k++)
             {
@@ -271,8 +277,12 @@ internal static unsafe class RowGemv
             a6 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 96), xv, a6);
             a7 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 112), xv, a7);
         }
-        y[0] = Vector512.Sum(a0); y[1] = Vector512.Sum(a1); y[2] = Vector512.Sum(a2); y[3] = Vector512.Sum(a3);
-        y[4] = Vector512.Sum(a4); y[5] = Vector512.Sum(a5); y[6] = Vector512.Sum(a6); y[7] = Vector512.Sum(a7);
+        if (LaneSums.IsSupported) LaneSums.Of8(a0, a1, a2, a3, a4, a5, a6, a7).GetLower().Store(y);
+        else
+        {
+            y[0] = Vector512.Sum(a0); y[1] = Vector512.Sum(a1); y[2] = Vector512.Sum(a2); y[3] = Vector512.Sum(a3);
+            y[4] = Vector512.Sum(a4); y[5] = Vector512.Sum(a5); y[6] = Vector512.Sum(a6); y[7] = Vector512.Sum(a7);
+        }
     }
 
     /// <summary>Eight floats at p in the low half of a vector, zeros above.</summary>
@@ -357,6 +367,16 @@ internal static unsafe class RowGemv
             a30 = Vector512.FusedMultiplyAdd(v0, xv, a30); a31 = Vector512.FusedMultiplyAdd(v1, xv, a31);
             a32 = Vector512.FusedMultiplyAdd(v2, xv, a32); a33 = Vector512.FusedMultiplyAdd(v3, xv, a33);
             vecEnd += 8;
+        }
+        if (vecEnd == cols && LaneSums.IsSupported)
+        {
+            // No columns left over: all sixteen sums in one round of shuffles, input j's four in 128-bit lane j.
+            var sums = LaneSums.Of16(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
+            sums.GetLower().GetLower().Store(y);
+            sums.GetLower().GetUpper().Store(y + ldy);
+            sums.GetUpper().GetLower().Store(y + 2 * ldy);
+            sums.GetUpper().GetUpper().Store(y + 3 * ldy);
+            return;
         }
         FinishFour(w, x, y, cols, vecEnd, a00, a01, a02, a03);
         FinishFour(w, x1, y + ldy, cols, vecEnd, a10, a11, a12, a13);
