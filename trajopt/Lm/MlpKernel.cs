@@ -19,7 +19,7 @@ namespace DiffTori.TrajOpt;
 /// (the reward at every step, or every example of a batch) run as one batch that reads the weights once; a row's
 /// result is the same whichever rows share its batch. Nothing is allocated after construction.
 /// </summary>
-internal sealed class MlpKernel
+internal sealed class MlpKernel : IRowLocalTail
 {
     private enum Kind { Linear, LayerNorm, Elu, Tanh, Relu }
 
@@ -35,6 +35,9 @@ internal sealed class MlpKernel
     private readonly AlignedFloats _gradA, _gradB; // ping-pong buffers of the backward pass
     private readonly AlignedFloats?[] _panels;     // [layer] the packed copy of a large Linear weight (null for other layers)
     private readonly AlignedFloats?[] _transposed; // [layer] the blocked Wᵀ of a narrow Linear layer, for its forward pass (null for others)
+    private readonly int _fused;                   // the packed layer whose forward and input gradient run as one pass (see ForwardWithInputVjp), or −1
+    private readonly AlignedFloats? _tailGrad, _fusedDelta; // ā = W_lastᵀ·ȳ, and ∂out/∂h of the fused layer, slot s at s·width
+    private int _fusedFirst, _fusedCount;          // the slots of the fused pass in progress (read by FinishRows)
 
     private MlpKernel(Kind[] kinds, Linear?[] linears, LayerNorm?[] norms, double[] alpha, int[] width, int inDim, int slots,
         AlignedFloats?[]? panels = null, AlignedFloats?[]? transposed = null)
@@ -62,16 +65,31 @@ internal sealed class MlpKernel
         }
         _gradA = new AlignedFloats(slots * widest);
         _gradB = new AlignedFloats(slots * widest);
-        if (panels is not null && transposed is not null)
+        // A larger copy of the same network shares the packed weights (and keeps them as they were taken).
+        bool shared = panels is not null && transposed is not null;
+        _panels = panels ?? Array.ConvertAll(linears, l => l is not null && RowGemv.PacksWell(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+        _transposed = transposed ?? Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+        _fused = FusableLayer();
+        if (_fused >= 0)
         {
-            // A larger copy of the same network shares the packed weights (and keeps them as they were taken).
-            _panels = panels;
-            _transposed = transposed;
-            return;
+            _tailGrad = new AlignedFloats(slots * width[_fused]);
+            _fusedDelta = new AlignedFloats(slots * width[_fused]);
         }
-        _panels = Array.ConvertAll(linears, l => l is not null && RowGemv.PacksWell(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
-        _transposed = Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
-        RefreshPanels();
+        if (!shared) RefreshPanels();
+    }
+
+    /// <summary>
+    /// The last Linear layer before the output when its gradient can be formed row by row during its forward pass:
+    /// it is packed, only elementwise activations follow it, and then one last Linear (whose gradient ā = W_lastᵀ·ȳ
+    /// needs nothing from the pass). A reward or value head (… → Linear 512×512 → ELU → Linear 512→1) is one.
+    /// </summary>
+    private int FusableLayer()
+    {
+        int last = _kinds.Length - 1;
+        if (last < 1 || _kinds[last] != Kind.Linear) return -1;
+        int l = last - 1;
+        while (l >= 0 && _kinds[l] is Kind.Elu or Kind.Tanh or Kind.Relu) l--;
+        return l >= 0 && _kinds[l] == Kind.Linear && _panels[l] is not null ? l : -1;
     }
 
     /// <summary>
@@ -93,6 +111,9 @@ internal sealed class MlpKernel
     public int InDim { get; }
     public int OutDim { get; }
     public int Slots { get; }
+
+    /// <summary>Whether <see cref="ForwardWithInputVjp"/> reads a layer's weights once for both directions.</summary>
+    public bool FusesALayer => _fused >= 0;
 
     /// <summary>
     /// This kernel when it has room for <paramref name="slots"/> uses, else the same network with that many (a new
@@ -271,22 +292,91 @@ internal sealed class MlpKernel
     /// <summary>Rows ys [count, OutDim] = net(xs [count, InDim]) into slots first … first + count − 1.</summary>
     public void Forward(int first, int count, ReadOnlySpan<float> xs, Span<float> ys)
     {
+        CheckSlots(first, count);
+        xs[..(count * InDim)].CopyTo(_in.Span.Slice(first * InDim, count * InDim));
+        ForwardLayers(first, count, 0, _kinds.Length);
+        Output(_kinds.Length - 1, first, count).CopyTo(ys);
+    }
+
+    /// <summary>
+    /// <see cref="Forward(int, int, ReadOnlySpan{float}, Span{float})"/> and <see cref="InputVjp(int, int, ReadOnlySpan{float}, Span{float})"/>
+    /// at once, for cotangents yBars [count, OutDim] known before the forward pass (a reward's or a value's):
+    /// the same results, bit for bit. Where the network allows it (<see cref="FusableLayer"/>), its last large layer
+    /// reads its weights once for both directions instead of twice.
+    /// </summary>
+    public void ForwardWithInputVjp(int first, int count, ReadOnlySpan<float> xs, Span<float> ys, ReadOnlySpan<float> yBars, Span<float> xBars)
+    {
+        if (_fused < 0)
+        {
+            Forward(first, count, xs, ys);
+            InputVjp(first, count, yBars, xBars);
+            return;
+        }
+        CheckSlots(first, count);
+        xs[..(count * InDim)].CopyTo(_in.Span.Slice(first * InDim, count * InDim));
+        ForwardLayers(first, count, 0, _fused);
+        int last = _kinds.Length - 1, width = _width[_fused];
+        var lastLinear = _linears[last]!;
+        var tailGrad = _tailGrad!.Span.Slice(first * width, count * width);
+        RowGemv.TransposedBatch(lastLinear.Weight.Value.AsSpan<float>(), yBars[..(count * OutDim)], tailGrad, lastLinear.OutFeatures, lastLinear.InFeatures, count,
+            _panels[last] is { } p ? p.Span : default);
+        var lin = _linears[_fused]!;
+        var delta = _fusedDelta!.Span.Slice(first * width, count * width);
+        var xBar = _gradA.Span[..(count * lin.InFeatures)];
+        _fusedFirst = first;
+        _fusedCount = count;
+        RowGemv.ForwardAndTransposedBatch(_panels[_fused]!.Span, Input(_fused, first, count), Output(_fused, first, count), delta, this, xBar, width, lin.InFeatures, count);
+        ForwardLayers(first, count, last, last + 1);
+        Output(last, first, count).CopyTo(ys);
+        BackwardLayers(first, count, _fused - 1, _gradA, _gradB).CopyTo(xBars);
+    }
+
+    /// <summary>
+    /// The fused layer's rows [r0, r1) for every row of the pass: its bias, the activations after it, and their
+    /// gradient from ā, each row with the operations <see cref="ForwardLayers"/> and <see cref="BackwardLayers"/> give it.
+    /// </summary>
+    void IRowLocalTail.FinishRows(int r0, int r1)
+    {
+        int width = _width[_fused], last = _kinds.Length - 1, n = r1 - r0;
+        var bias = _linears[_fused]!.Bias is { } b ? b.Value.AsSpan<float>().Slice(r0, n) : default;
+        for (int row = _fusedFirst; row < _fusedFirst + _fusedCount; row++)
+        {
+            int at = row * width + r0;
+            var h = _out[_fused].Span.Slice(at, n);
+            if (!bias.IsEmpty) TensorPrimitives.Add(h, bias, h);
+            for (int l = _fused + 1; l < last; l++) Activate(_kinds[l], _alpha[l], _out[l - 1].Span.Slice(at, n), _out[l].Span.Slice(at, n));
+            var g = _fusedDelta!.Span.Slice(at, n);
+            _tailGrad!.Span.Slice(at, n).CopyTo(g);
+            for (int l = last - 1; l > _fused; l--) ActivationGradient(_kinds[l], _alpha[l], _out[l - 1].Span.Slice(at, n), _out[l].Span.Slice(at, n), g);
+        }
+    }
+
+    private void CheckSlots(int first, int count)
+    {
         if (first < 0 || count < 1 || first + count > Slots)
             throw new ArgumentOutOfRangeException(nameof(first), $"MlpKernel: slots {first}..{first + count - 1} of {Slots}");
-        var input = _in.Span.Slice(first * InDim, count * InDim);
-        xs[..input.Length].CopyTo(input);
-        ReadOnlySpan<float> prev = input;
-        int prevWidth = InDim;
-        for (int l = 0; l < _kinds.Length; l++)
+    }
+
+    /// <summary>The outputs of layer l for the slots first … first + count − 1.</summary>
+    private Span<float> Output(int l, int first, int count) => _out[l].Span.Slice(first * _width[l], count * _width[l]);
+
+    /// <summary>The inputs of layer l for those slots (the network's inputs for layer 0).</summary>
+    private Span<float> Input(int l, int first, int count) => l == 0 ? _in.Span.Slice(first * InDim, count * InDim) : Output(l - 1, first, count);
+
+    /// <summary>Layers from … to − 1 forward, on inputs already in place.</summary>
+    private void ForwardLayers(int first, int count, int from, int to)
+    {
+        for (int l = from; l < to; l++)
         {
-            var o = _out[l].Span.Slice(first * _width[l], count * _width[l]);
+            ReadOnlySpan<float> prev = Input(l, first, count);
+            var o = Output(l, first, count);
             switch (_kinds[l])
             {
                 case Kind.Linear:
                     var lin = _linears[l]!;
                     var bias = lin.Bias is { } b ? b.Value.AsSpan<float>() : default;
-                    if (_transposed[l] is { } transposed) NarrowGemv.Forward(transposed.Span, bias, prev, o, lin.OutFeatures, prevWidth, count);
-                    else RowGemv.ForwardBatch(lin.Weight.Value.AsSpan<float>(), bias, prev, o, lin.OutFeatures, prevWidth, count, _panels[l] is { } p ? p.Span : default);
+                    if (_transposed[l] is { } transposed) NarrowGemv.Forward(transposed.Span, bias, prev, o, lin.OutFeatures, lin.InFeatures, count);
+                    else RowGemv.ForwardBatch(lin.Weight.Value.AsSpan<float>(), bias, prev, o, lin.OutFeatures, lin.InFeatures, count, _panels[l] is { } p ? p.Span : default);
                     break;
                 case Kind.LayerNorm:
                     LayerNormForward(prev, o, _normalized[l].AsSpan(first * _width[l], count * _width[l]), _rstd[l].AsSpan(first, count), _norms[l]!, _width[l]);
@@ -294,34 +384,50 @@ internal sealed class MlpKernel
                 default:
                     // Row by row, so that a row's bits do not depend on how many rows share the call.
                     int w = _width[l];
-                    for (int row = 0; row < count; row++)
-                    {
-                        var x = prev.Slice(row * w, w);
-                        var y = o.Slice(row * w, w);
-                        if (_kinds[l] == Kind.Elu) EluForward(x, y, (float)_alpha[l]);
-                        else if (_kinds[l] == Kind.Tanh) TensorPrimitives.Tanh(x, y);
-                        else TensorPrimitives.Max(x, 0f, y);
-                    }
+                    for (int row = 0; row < count; row++) Activate(_kinds[l], _alpha[l], prev.Slice(row * w, w), o.Slice(row * w, w));
                     break;
             }
-            prev = o;
-            prevWidth = _width[l];
         }
-        prev.CopyTo(ys);
+    }
+
+    private static void Activate(Kind kind, double alpha, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (kind == Kind.Elu) EluForward(x, y, (float)alpha);
+        else if (kind == Kind.Tanh) TensorPrimitives.Tanh(x, y);
+        else TensorPrimitives.Max(x, 0f, y);
+    }
+
+    /// <summary>g ← g·∂y/∂x for an activation y(x), in place.</summary>
+    private static void ActivationGradient(Kind kind, double alpha, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> g)
+    {
+        switch (kind)
+        {
+            case Kind.Elu: EluBackward(x, y, g, (float)alpha); break;
+            case Kind.Tanh: for (int i = 0; i < g.Length; i++) g[i] *= 1 - y[i] * y[i]; break;
+            default: for (int i = 0; i < g.Length; i++) if (!(x[i] > 0)) g[i] = 0; break;
+        }
     }
 
     /// <summary>Rows xBars [count, InDim] = (∂net/∂x)ᵀ·yBars [count, OutDim] at the inputs of slots first … first + count − 1.</summary>
     public void InputVjp(int first, int count, ReadOnlySpan<float> yBars, Span<float> xBars)
     {
-        if (first < 0 || count < 1 || first + count > Slots)
-            throw new ArgumentOutOfRangeException(nameof(first), $"MlpKernel: slots {first}..{first + count - 1} of {Slots}");
-        var g = _gradA.Span[..(count * OutDim)];
-        yBars[..g.Length].CopyTo(g);
-        var spare = _gradB;
-        for (int l = _kinds.Length - 1; l >= 0; l--)
+        CheckSlots(first, count);
+        yBars[..(count * OutDim)].CopyTo(_gradA.Span);
+        BackwardLayers(first, count, _kinds.Length - 1, _gradA, _gradB).CopyTo(xBars);
+    }
+
+    /// <summary>
+    /// The input gradients of layers from, from − 1, …, 0, starting from the gradient of layer from's output in
+    /// <paramref name="holding"/> (the other buffer is scratch); returns the input gradient, in one of the two.
+    /// </summary>
+    private Span<float> BackwardLayers(int first, int count, int from, AlignedFloats holding, AlignedFloats spare)
+    {
+        if (from < 0) return holding.Span[..(count * InDim)];
+        var g = holding.Span[..(count * _width[from])];
+        for (int l = from; l >= 0; l--)
         {
-            var o = _out[l].Span.Slice(first * _width[l], count * _width[l]);
-            ReadOnlySpan<float> input = l == 0 ? _in.Span.Slice(first * InDim, count * InDim) : _out[l - 1].Span.Slice(first * _width[l - 1], count * _width[l - 1]);
+            var o = Output(l, first, count);
+            ReadOnlySpan<float> input = Input(l, first, count);
             switch (_kinds[l])
             {
                 case Kind.Linear:
@@ -329,24 +435,18 @@ internal sealed class MlpKernel
                     var next = spare.Span[..(count * lin.InFeatures)];
                     RowGemv.TransposedBatch(lin.Weight.Value.AsSpan<float>(), g, next, lin.OutFeatures, lin.InFeatures, count, _panels[l] is { } p ? p.Span : default);
                     // Swap the buffers: the one just written carries the gradient on.
-                    spare = ReferenceEquals(spare, _gradA) ? _gradB : _gradA;
+                    (holding, spare) = (spare, holding);
                     g = next;
                     break;
                 case Kind.LayerNorm:
                     LayerNormBackward(g, _normalized[l].AsSpan(first * _width[l], count * _width[l]), _rstd[l].AsSpan(first, count), _norms[l]!, _width[l]);
                     break;
-                case Kind.Elu:
+                default:
                     for (int row = 0, w = _width[l]; row < count; row++)
-                        EluBackward(input.Slice(row * w, w), o.Slice(row * w, w), g.Slice(row * w, w), (float)_alpha[l]);
-                    break;
-                case Kind.Tanh:
-                    for (int i = 0; i < g.Length; i++) g[i] *= 1 - o[i] * o[i];
-                    break;
-                case Kind.Relu:
-                    for (int i = 0; i < g.Length; i++) if (!(input[i] > 0)) g[i] = 0;
+                        ActivationGradient(_kinds[l], _alpha[l], input.Slice(row * w, w), o.Slice(row * w, w), g.Slice(row * w, w));
                     break;
             }
         }
-        g.CopyTo(xBars);
+        return g;
     }
 }
