@@ -56,6 +56,77 @@ public class NarrowGemvTests
     }
 
     [Fact]
+    public void TransposedMatchesANaiveLoopAndABatchRowItsGradientAlone()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        var shapes =
+            from seed in Gen.Choose(1, 100000)
+            from rows in Gen.Elements(256, 272, 384, 512, 528)
+            from cols in Gen.Choose(1, 64)
+            from k in Gen.Choose(1, 7)
+            select (seed, rows, cols, k);
+        Prop.ForAll(shapes.ToArbitrary(), s =>
+        {
+            var (seed, rows, cols, k) = s;
+            var rng = new System.Random(seed);
+            var w = Random(rng, rows * cols); var g = Random(rng, k * rows);
+            var packed = new float[rows * cols];
+            NarrowGemv.Pack(w, rows, cols, packed);
+            var x = Random(rng, k * cols); // garbage, to be overwritten
+            NarrowGemv.Transposed(packed, g, x, rows, cols, k);
+            for (int j = 0; j < k; j++)
+                for (int c = 0; c < cols; c++)
+                {
+                    double sum = 0;
+                    for (int r = 0; r < rows; r++) sum += (double)w[r * cols + c] * g[j * rows + r];
+                    Assert.True(Math.Abs(sum - x[j * cols + c]) <= 1e-5 * Math.Sqrt(rows) * (1 + Math.Abs(sum)), $"{rows}×{cols}, k {k}: x̄[{j}, {c}] = {x[j * cols + c]}, expected {sum}");
+                }
+            var alone = new float[cols];
+            for (int j = 0; j < k; j++)
+            {
+                NarrowGemv.Transposed(packed, g.AsSpan(j * rows, rows), alone, rows, cols, 1);
+                Assert.True(alone.AsSpan().SequenceEqual(x.AsSpan(j * cols, cols)), $"{rows}×{cols}: gradient {j} of {k} differs from the same gradient alone");
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(40));
+    }
+
+    /// <summary>A short W [rows ≤ 64, cols ≥ 256] (a last layer) packed as its transpose: Forward gives Wᵀ·ȳ, Transposed gives W·x.</summary>
+    [Fact]
+    public void AShortLayerPackedAsItsTransposeGivesBothProducts()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        var shapes =
+            from seed in Gen.Choose(1, 100000)
+            from rows in Gen.Choose(1, 64)
+            from cols in Gen.Elements(256, 272, 512, 528)
+            select (seed, rows, cols);
+        Prop.ForAll(shapes.ToArbitrary(), s =>
+        {
+            var (seed, rows, cols) = s;
+            var rng = new System.Random(seed);
+            var w = Random(rng, rows * cols); var x = Random(rng, cols); var g = Random(rng, rows);
+            var packed = new float[rows * cols];
+            NarrowGemv.PackTransposeOf(w, rows, cols, packed);
+            var y = new float[rows];
+            NarrowGemv.Transposed(packed, x, y, cols, rows, 1);
+            var xBar = new float[cols];
+            NarrowGemv.Forward(packed, default, g, xBar, cols, rows, 1);
+            for (int r = 0; r < rows; r++)
+            {
+                double sum = 0;
+                for (int c = 0; c < cols; c++) sum += (double)w[r * cols + c] * x[c];
+                Assert.True(Math.Abs(sum - y[r]) <= 1e-5 * Math.Sqrt(cols) * (1 + Math.Abs(sum)), $"{rows}×{cols}: (W·x)[{r}] = {y[r]}, expected {sum}");
+            }
+            for (int c = 0; c < cols; c++)
+            {
+                double sum = 0;
+                for (int r = 0; r < rows; r++) sum += (double)w[r * cols + c] * g[r];
+                Assert.True(Math.Abs(sum - xBar[c]) <= 1e-5 * Math.Sqrt(rows) * (1 + Math.Abs(sum)), $"{rows}×{cols}: (Wᵀ·ȳ)[{c}] = {xBar[c]}, expected {sum}");
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(40));
+    }
+
+    [Fact]
     public void ShapesItDoesNotCoverAreRejectedByName()
     {
         Assert.False(NarrowGemv.Suits(512, 65));
@@ -63,8 +134,12 @@ public class NarrowGemvTests
         Assert.False(NarrowGemv.Suits(264, 56)); // not whole vectors of outputs
         var ex = Assert.Throws<ArgumentException>(() => NarrowGemv.Pack(new float[512 * 100], 512, 100, new float[512 * 100]));
         Assert.Contains("512×100", ex.Message);
+        var exShort = Assert.Throws<ArgumentException>(() => NarrowGemv.PackTransposeOf(new float[100 * 512], 100, 512, new float[100 * 512]));
+        Assert.Contains("100×512", exShort.Message);
         if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
         var ex2 = Assert.Throws<ArgumentException>(() => NarrowGemv.Forward(new float[512 * 56], default, new float[56], new float[100], 512, 56, 1));
         Assert.Contains("512×56", ex2.Message);
+        var ex3 = Assert.Throws<ArgumentException>(() => NarrowGemv.Transposed(new float[512 * 56], new float[512], new float[10], 512, 56, 1));
+        Assert.Contains("512×56", ex3.Message);
     }
 }

@@ -12,10 +12,10 @@ namespace DiffTori.TrajOpt;
 /// graph: the forward pass keeps what its input-gradient needs in preallocated buffers ("slots", one per
 /// use of the network within a residual, e.g. one per time step), and <see cref="InputVjp"/> runs the
 /// vector–Jacobian product with respect to the input from a slot. Weights are read in place from the
-/// parameters (current values, no copies), except the large matrices that <see cref="RowGemv.PacksWell"/> and the
-/// narrow first layers that <see cref="NarrowGemv.Suits"/>: those are read from packed copies, taken at
-/// construction and again by each <see cref="RefreshPanels"/> (the owner calls it whenever the weights may have
-/// changed). Consecutive slots are stored contiguously, so several uses of the network whose inputs are all known
+/// parameters (current values, no copies), except the large matrices that <see cref="RowGemv.PacksWell"/>, the
+/// narrow first layers that <see cref="NarrowGemv.Suits"/> and the short last layers whose transpose it suits: those
+/// are read, in both directions, from packed copies taken at construction and again by each
+/// <see cref="RefreshPanels"/> (the owner calls it whenever the weights may have changed). Consecutive slots are stored contiguously, so several uses of the network whose inputs are all known
 /// (the reward at every step, or every example of a batch) run as one batch that reads the weights once; a row's
 /// result is the same whichever rows share its batch. Nothing is allocated after construction.
 /// </summary>
@@ -34,13 +34,14 @@ internal sealed class MlpKernel : IRowLocalTail
     private readonly AlignedFloats _in;            // the network's inputs, slot s at s·InDim
     private readonly AlignedFloats _gradA, _gradB; // ping-pong buffers of the backward pass
     private readonly AlignedFloats?[] _panels;     // [layer] the packed copy of a large Linear weight (null for other layers)
-    private readonly AlignedFloats?[] _transposed; // [layer] the blocked Wᵀ of a narrow Linear layer, for its forward pass (null for others)
+    private readonly AlignedFloats?[] _narrow;     // [layer] a narrow Linear's W (few inputs) in NarrowGemv's blocked layout, for both directions (null for others)
+    private readonly AlignedFloats?[] _short;      // [layer] a short Linear's Wᵀ (few outputs) in the same layout, for both directions (null for others)
     private readonly int _fused;                   // the packed layer whose forward and input gradient run as one pass (see ForwardWithInputVjp), or −1
     private readonly AlignedFloats? _tailGrad, _fusedDelta; // ā = W_lastᵀ·ȳ, and ∂out/∂h of the fused layer, slot s at s·width
     private int _fusedFirst, _fusedCount;          // the slots of the fused pass in progress (read by FinishRows)
 
     private MlpKernel(Kind[] kinds, Linear?[] linears, LayerNorm?[] norms, double[] alpha, int[] width, int inDim, int slots,
-        AlignedFloats?[]? panels = null, AlignedFloats?[]? transposed = null)
+        AlignedFloats?[]? panels = null, AlignedFloats?[]? narrow = null, AlignedFloats?[]? shortCopies = null)
     {
         _kinds = kinds;
         _linears = linears;
@@ -66,9 +67,10 @@ internal sealed class MlpKernel : IRowLocalTail
         _gradA = new AlignedFloats(slots * widest);
         _gradB = new AlignedFloats(slots * widest);
         // A larger copy of the same network shares the packed weights (and keeps them as they were taken).
-        bool shared = panels is not null && transposed is not null;
+        bool shared = panels is not null && narrow is not null && shortCopies is not null;
         _panels = panels ?? Array.ConvertAll(linears, l => l is not null && RowGemv.PacksWell(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
-        _transposed = transposed ?? Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+        _narrow = narrow ?? Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
+        _short = shortCopies ?? Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.InFeatures, l.OutFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
         _fused = FusableLayer();
         if (_fused >= 0)
         {
@@ -104,7 +106,8 @@ internal sealed class MlpKernel : IRowLocalTail
             if (_linears[l] is not { } lin) continue;
             var w = lin.Weight.Value.AsSpan<float>();
             if (_panels[l] is { } panels) RowGemv.Pack(w, lin.OutFeatures, lin.InFeatures, panels.Span);
-            if (_transposed[l] is { } transposed) NarrowGemv.Pack(w, lin.OutFeatures, lin.InFeatures, transposed.Span);
+            if (_narrow[l] is { } narrow) NarrowGemv.Pack(w, lin.OutFeatures, lin.InFeatures, narrow.Span);
+            if (_short[l] is { } copy) NarrowGemv.PackTransposeOf(w, lin.OutFeatures, lin.InFeatures, copy.Span);
         }
     }
 
@@ -119,7 +122,7 @@ internal sealed class MlpKernel : IRowLocalTail
     /// This kernel when it has room for <paramref name="slots"/> uses, else the same network with that many (a new
     /// kernel: buffers are sized at construction).
     /// </summary>
-    public MlpKernel WithAtLeastSlots(int slots) => slots <= Slots ? this : new(_kinds, _linears, _norms, _alpha, _width, InDim, slots, _panels, _transposed);
+    public MlpKernel WithAtLeastSlots(int slots) => slots <= Slots ? this : new(_kinds, _linears, _norms, _alpha, _width, InDim, slots, _panels, _narrow, _short);
 
     /// <summary>
     /// The kernel of <paramref name="net"/> (then tanh of its output when <paramref name="tanhOutput"/>), or null
@@ -316,10 +319,8 @@ internal sealed class MlpKernel : IRowLocalTail
         xs[..(count * InDim)].CopyTo(_in.Span.Slice(first * InDim, count * InDim));
         ForwardLayers(first, count, 0, _fused);
         int last = _kinds.Length - 1, width = _width[_fused];
-        var lastLinear = _linears[last]!;
         var tailGrad = _tailGrad!.Span.Slice(first * width, count * width);
-        RowGemv.TransposedBatch(lastLinear.Weight.Value.AsSpan<float>(), yBars[..(count * OutDim)], tailGrad, lastLinear.OutFeatures, lastLinear.InFeatures, count,
-            _panels[last] is { } p ? p.Span : default);
+        LinearInputGradient(last, yBars[..(count * OutDim)], tailGrad, count);
         var lin = _linears[_fused]!;
         var delta = _fusedDelta!.Span.Slice(first * width, count * width);
         var xBar = _gradA.Span[..(count * lin.InFeatures)];
@@ -373,10 +374,7 @@ internal sealed class MlpKernel : IRowLocalTail
             switch (_kinds[l])
             {
                 case Kind.Linear:
-                    var lin = _linears[l]!;
-                    var bias = lin.Bias is { } b ? b.Value.AsSpan<float>() : default;
-                    if (_transposed[l] is { } transposed) NarrowGemv.Forward(transposed.Span, bias, prev, o, lin.OutFeatures, lin.InFeatures, count);
-                    else RowGemv.ForwardBatch(lin.Weight.Value.AsSpan<float>(), bias, prev, o, lin.OutFeatures, lin.InFeatures, count, _panels[l] is { } p ? p.Span : default);
+                    LinearForward(l, prev, o, count);
                     break;
                 case Kind.LayerNorm:
                     LayerNormForward(prev, o, _normalized[l].AsSpan(first * _width[l], count * _width[l]), _rstd[l].AsSpan(first, count), _norms[l]!, _width[l]);
@@ -388,6 +386,33 @@ internal sealed class MlpKernel : IRowLocalTail
                     break;
             }
         }
+    }
+
+    /// <summary>Layer l's y = W·x + b for count rows, from whichever copy of W the layer reads.</summary>
+    private void LinearForward(int l, ReadOnlySpan<float> x, Span<float> y, int count)
+    {
+        var lin = _linears[l]!;
+        int rows = lin.OutFeatures, cols = lin.InFeatures;
+        var bias = lin.Bias is { } b ? b.Value.AsSpan<float>() : default;
+        if (_narrow[l] is { } narrow) NarrowGemv.Forward(narrow.Span, bias, x, y, rows, cols, count);
+        else if (_short[l] is { } copy)
+        {
+            // W·x = (Wᵀ)ᵀ·x: the transposed product of the copy of Wᵀ.
+            NarrowGemv.Transposed(copy.Span, x, y, cols, rows, count);
+            if (!bias.IsEmpty)
+                for (int row = 0; row < count; row++) TensorPrimitives.Add(y.Slice(row * rows, rows), bias, y.Slice(row * rows, rows));
+        }
+        else RowGemv.ForwardBatch(lin.Weight.Value.AsSpan<float>(), bias, x, y, rows, cols, count, _panels[l] is { } p ? p.Span : default);
+    }
+
+    /// <summary>Layer l's x̄ = Wᵀ·ȳ for count rows (overwritten), from the same copy of W as its forward pass.</summary>
+    private void LinearInputGradient(int l, ReadOnlySpan<float> g, Span<float> xBar, int count)
+    {
+        var lin = _linears[l]!;
+        int rows = lin.OutFeatures, cols = lin.InFeatures;
+        if (_narrow[l] is { } narrow) NarrowGemv.Transposed(narrow.Span, g, xBar, rows, cols, count);
+        else if (_short[l] is { } copy) NarrowGemv.Forward(copy.Span, default, g, xBar, cols, rows, count);
+        else RowGemv.TransposedBatch(lin.Weight.Value.AsSpan<float>(), g, xBar, rows, cols, count, _panels[l] is { } p ? p.Span : default);
     }
 
     private static void Activate(Kind kind, double alpha, ReadOnlySpan<float> x, Span<float> y)
@@ -431,9 +456,8 @@ internal sealed class MlpKernel : IRowLocalTail
             switch (_kinds[l])
             {
                 case Kind.Linear:
-                    var lin = _linears[l]!;
-                    var next = spare.Span[..(count * lin.InFeatures)];
-                    RowGemv.TransposedBatch(lin.Weight.Value.AsSpan<float>(), g, next, lin.OutFeatures, lin.InFeatures, count, _panels[l] is { } p ? p.Span : default);
+                    var next = spare.Span[..(count * _linears[l]!.InFeatures)];
+                    LinearInputGradient(l, g, next, count);
                     // Swap the buffers: the one just written carries the gradient on.
                     (holding, spare) = (spare, holding);
                     g = next;

@@ -10,7 +10,9 @@ namespace DiffTori.TrajOpt;
 /// time; here sixteen outputs share each vector and every step is x[c]·Wᵀ[c, block] added in place, so there are
 /// none. The copy holds each block of 128 outputs (then 16) as its own [cols, block] matrix, so a block is read
 /// front to back (a whole Wᵀ would put its rows 2 KB apart, and a block's 56 of them would fight over a few L1
-/// sets). Each output sums its products in column order, the same for every batch size.
+/// sets). Each output sums its products in column order, the same for every batch size. The same copy gives the
+/// transposed product Wᵀ·ȳ (<see cref="Transposed"/>: a column of W is contiguous within each block), and a short
+/// layer (512 → 50) packed as its transpose gets both of its products from these two kernels.
 /// </summary>
 internal static unsafe class NarrowGemv
 {
@@ -42,6 +44,22 @@ internal static unsafe class NarrowGemv
                     for (int c = 0; c < cols; c++) block[c * width + i] = row[c];
                 }
             }
+    }
+
+    /// <summary>
+    /// Packs M = Wᵀ for a short W [wRows, wCols] (few outputs from many inputs: a last layer, 512 → 50), so that
+    /// <see cref="Forward"/> gives Wᵀ·ȳ and <see cref="Transposed"/> gives W·x, both reading the copy front to back.
+    /// The block of M that starts at row r is the columns r … r + width − 1 of W, row after row.
+    /// </summary>
+    public static void PackTransposeOf(ReadOnlySpan<float> w, int wRows, int wCols, Span<float> packed)
+    {
+        if (!Suits(wCols, wRows) || w.Length < wRows * wCols || packed.Length < wRows * wCols)
+            throw new ArgumentException($"NarrowGemv.PackTransposeOf: the transpose of a {wRows}×{wCols} weight ({w.Length} floats, {packed.Length} in the copy) is not a narrow layer");
+        for (int r0 = 0; r0 < wCols; r0 += BlockWidth(r0, wCols))
+        {
+            int width = BlockWidth(r0, wCols);
+            for (int c = 0; c < wRows; c++) w.Slice(c * wCols + r0, width).CopyTo(packed.Slice(r0 * wRows + c * width, width));
+        }
     }
 
     /// <summary>Y[j] = W·X[j] + b for k inputs X [k, cols] → Y [k, rows], with W packed by <see cref="Pack"/>.</summary>
@@ -99,5 +117,66 @@ internal static unsafe class NarrowGemv
         for (int c = 0; c < cols; c++, w += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(w), Vector512.Create(x[c]), a);
         if (b != null) a += Vector512.Load(b);
         a.Store(y);
+    }
+
+    /// <summary>
+    /// X̄[j] = Wᵀ·Ȳ[j] for k gradients Ȳ [k, rows] → X̄ [k, cols], with W packed by <see cref="Pack"/>: each output is the
+    /// dot product of a column of W, which the copy holds contiguously within each block, with Ȳ. Eight columns at a
+    /// time share each vector of Ȳ and end in one round of <see cref="LaneSums"/>; the columns past the last eight
+    /// run one at a time with the same steps, so every output has the same bits whichever group it falls in.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Transposed(ReadOnlySpan<float> packed, ReadOnlySpan<float> yBar, Span<float> xBar, int rows, int cols, int k)
+    {
+        if (!Suits(rows, cols) || packed.Length < rows * cols || yBar.Length < k * rows || xBar.Length < k * cols)
+            throw new ArgumentException($"NarrowGemv.Transposed: {k} gradients of a {rows}×{cols} layer do not fit the given spans");
+        fixed (float* pw = packed, pg = yBar, px = xBar)
+            for (int j = 0; j < k; j++)
+            {
+                float* g = pg + (long)j * rows, x = px + (long)j * cols;
+                int c = 0;
+                if (LaneSums.IsSupported)
+                    for (; c + 8 <= cols; c += 8) EightColumns(pw, rows, cols, c, g).GetLower().Store(x + c);
+                for (; c < cols; c++) x[c] = Vector512.Sum(OneColumn(pw, rows, cols, c, g));
+            }
+    }
+
+    /// <summary>The lane sums of columns c … c + 7 of W against g (lane i: column c + i), as <see cref="OneColumn"/> forms each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Vector512<float> EightColumns(float* w, int rows, int cols, int c, float* g)
+    {
+        var a0 = Vector512<float>.Zero; var a1 = a0; var a2 = a0; var a3 = a0; var a4 = a0; var a5 = a0; var a6 = a0; var a7 = a0;
+        for (int r = 0; r < rows; r += BlockWidth(r, rows))
+        {
+            int width = BlockWidth(r, rows);
+            float* p = w + (long)r * cols + (long)c * width;
+            for (int v = 0; v < width; v += 16, p += 16)
+            {
+                var gv = Vector512.Load(g + r + v);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p), gv, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(p + width), gv, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 2 * width), gv, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 3 * width), gv, a3);
+                a4 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 4 * width), gv, a4);
+                a5 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 5 * width), gv, a5);
+                a6 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 6 * width), gv, a6);
+                a7 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 7 * width), gv, a7);
+            }
+        }
+        return LaneSums.Of8(a0, a1, a2, a3, a4, a5, a6, a7);
+    }
+
+    /// <summary>Column c of W against g, sixteen rows per lane-wise step, blocks in order (its lane sum is the output).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Vector512<float> OneColumn(float* w, int rows, int cols, int c, float* g)
+    {
+        var a = Vector512<float>.Zero;
+        for (int r = 0; r < rows; r += BlockWidth(r, rows))
+        {
+            int width = BlockWidth(r, rows);
+            float* p = w + (long)r * cols + (long)c * width;
+            for (int v = 0; v < width; v += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(p + v), Vector512.Load(g + r + v), a);
+        }
+        return a;
     }
 }
