@@ -4,13 +4,14 @@ using System.Runtime.Intrinsics;
 namespace DiffTori.Engine;
 
 /// <summary>
-/// e^x in float32 arithmetic for x ≤ 0 (softmax's exp(x − max) and tanh's exp(−2|x|) need no more).
+/// e^x in float32 arithmetic for x ≤ 0 (softmax's exp(x − max), tanh's exp(−2|x|) and ELU's exp(min(x, 0)) need no
+/// more). Public for trajopt's graph-free planning kernel, whose ELU computes as the engine's fused bias–ELU does.
 /// The library's Vector512.Exp(float) computes in float64 internally, twice the work at float32's accuracy.
 /// Method: x = n·ln2 + r with n = round(x·log₂e) and |r| ≤ ln2/2 (ln2 split in two parts so r is exact),
 /// e^r by a degree-6 polynomial (Cephes expf coefficients, about 1 ulp), and 2ⁿ built in the exponent bits.
 /// Below −87.33 (where e^x leaves the normal range) the result is 0; NaN stays NaN.
 /// </summary>
-internal static class FastExp
+public static class FastExp
 {
     private const float Lowest = -87.33654f;
     private const float Log2E = 1.44269504088896341f;
