@@ -19,7 +19,7 @@ namespace DiffTori.TrajOpt;
 /// (the reward at every step, or every example of a batch) run as one batch that reads the weights once; a row's
 /// result is the same whichever rows share its batch. Nothing is allocated after construction.
 /// </summary>
-internal sealed class MlpKernel : IRowLocalTail
+internal sealed class MlpKernel
 {
     private enum Kind { Linear, LayerNorm, Elu, Tanh, Relu }
 
@@ -36,9 +36,6 @@ internal sealed class MlpKernel : IRowLocalTail
     private readonly AlignedFloats?[] _panels;     // [layer] the packed copy of a large Linear weight (null for other layers)
     private readonly AlignedFloats?[] _narrow;     // [layer] a narrow Linear's W (few inputs) in NarrowGemv's blocked layout, for both directions (null for others)
     private readonly AlignedFloats?[] _short;      // [layer] a short Linear's Wᵀ (few outputs) in the same layout, for both directions (null for others)
-    private readonly int _fused;                   // the packed layer whose forward and input gradient run as one pass (see ForwardWithInputVjp), or −1
-    private readonly AlignedFloats? _tailGrad, _fusedDelta; // ā = W_lastᵀ·ȳ, and ∂out/∂h of the fused layer, slot s at s·width
-    private int _fusedFirst, _fusedCount;          // the slots of the fused pass in progress (read by FinishRows)
 
     private MlpKernel(Kind[] kinds, Linear?[] linears, LayerNorm?[] norms, double[] alpha, int[] width, int inDim, int slots,
         AlignedFloats?[]? panels = null, AlignedFloats?[]? narrow = null, AlignedFloats?[]? shortCopies = null)
@@ -71,33 +68,13 @@ internal sealed class MlpKernel : IRowLocalTail
         _panels = panels ?? Array.ConvertAll(linears, l => l is not null && RowGemv.PacksWell(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
         _narrow = narrow ?? Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.OutFeatures, l.InFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
         _short = shortCopies ?? Array.ConvertAll(linears, l => l is not null && NarrowGemv.Suits(l.InFeatures, l.OutFeatures) ? new AlignedFloats(l.OutFeatures * l.InFeatures) : null);
-        _fused = FusableLayer();
-        if (_fused >= 0)
-        {
-            _tailGrad = new AlignedFloats(slots * width[_fused]);
-            _fusedDelta = new AlignedFloats(slots * width[_fused]);
-        }
         if (!shared) RefreshPanels();
     }
 
     /// <summary>
-    /// The last Linear layer before the output when its gradient can be formed row by row during its forward pass:
-    /// it is packed, only elementwise activations follow it, and then one last Linear (whose gradient ā = W_lastᵀ·ȳ
-    /// needs nothing from the pass). A reward or value head (… → Linear 512×512 → ELU → Linear 512→1) is one.
-    /// </summary>
-    private int FusableLayer()
-    {
-        int last = _kinds.Length - 1;
-        if (last < 1 || _kinds[last] != Kind.Linear) return -1;
-        int l = last - 1;
-        while (l >= 0 && _kinds[l] is Kind.Elu or Kind.Tanh or Kind.Relu) l--;
-        return l >= 0 && _kinds[l] == Kind.Linear && _panels[l] is not null ? l : -1;
-    }
-
-    /// <summary>
-    /// Copies the current values of the large and the narrow weight matrices into their packed forms (see
-    /// <see cref="RowGemv.Pack"/> and <see cref="NarrowGemv.Pack"/>): until the next call, the kernel computes with
-    /// the weights as they are now.
+    /// Copies the current values of the large, the narrow and the short weight matrices into their packed forms (see
+    /// <see cref="RowGemv.Pack"/>, <see cref="NarrowGemv.Pack"/> and <see cref="NarrowGemv.PackTransposeOf"/>): until
+    /// the next call, the kernel computes with the weights as they are now.
     /// </summary>
     public void RefreshPanels()
     {
@@ -114,9 +91,6 @@ internal sealed class MlpKernel : IRowLocalTail
     public int InDim { get; }
     public int OutDim { get; }
     public int Slots { get; }
-
-    /// <summary>Whether <see cref="ForwardWithInputVjp"/> reads a layer's weights once for both directions.</summary>
-    public bool FusesALayer => _fused >= 0;
 
     /// <summary>
     /// This kernel when it has room for <paramref name="slots"/> uses, else the same network with that many (a new
@@ -304,77 +278,7 @@ internal sealed class MlpKernel : IRowLocalTail
     {
         CheckSlots(first, count);
         xs[..(count * InDim)].CopyTo(_in.Span.Slice(first * InDim, count * InDim));
-        ForwardLayers(first, count, 0, _kinds.Length);
-        Output(_kinds.Length - 1, first, count).CopyTo(ys);
-    }
-
-    /// <summary>
-    /// <see cref="Forward(int, int, ReadOnlySpan{float}, Span{float})"/> and <see cref="InputVjp(int, int, ReadOnlySpan{float}, Span{float})"/>
-    /// at once, for cotangents yBars [count, OutDim] known before the forward pass (a reward's or a value's):
-    /// the same results, bit for bit. Where the network allows it (<see cref="FusableLayer"/>), its last large layer
-    /// reads its weights once for both directions instead of twice.
-    /// </summary>
-    public void ForwardWithInputVjp(int first, int count, ReadOnlySpan<float> xs, Span<float> ys, ReadOnlySpan<float> yBars, Span<float> xBars)
-    {
-        if (_fused < 0)
-        {
-            Forward(first, count, xs, ys);
-            InputVjp(first, count, yBars, xBars);
-            return;
-        }
-        CheckSlots(first, count);
-        xs[..(count * InDim)].CopyTo(_in.Span.Slice(first * InDim, count * InDim));
-        ForwardLayers(first, count, 0, _fused);
-        int last = _kinds.Length - 1, width = _width[_fused];
-        var tailGrad = _tailGrad!.Span.Slice(first * width, count * width);
-        LinearInputGradient(last, yBars[..(count * OutDim)], tailGrad, count);
-        var lin = _linears[_fused]!;
-        var delta = _fusedDelta!.Span.Slice(first * width, count * width);
-        var xBar = _gradA.Span[..(count * lin.InFeatures)];
-        _fusedFirst = first;
-        _fusedCount = count;
-        RowGemv.ForwardAndTransposedBatch(_panels[_fused]!.Span, Input(_fused, first, count), Output(_fused, first, count), delta, this, xBar, width, lin.InFeatures, count);
-        ForwardLayers(first, count, last, last + 1);
-        Output(last, first, count).CopyTo(ys);
-        BackwardLayers(first, count, _fused - 1, _gradA, _gradB).CopyTo(xBars);
-    }
-
-    /// <summary>
-    /// The fused layer's rows [r0, r1) for every row of the pass: its bias, the activations after it, and their
-    /// gradient from ā, each row with the operations <see cref="ForwardLayers"/> and <see cref="BackwardLayers"/> give it.
-    /// </summary>
-    void IRowLocalTail.FinishRows(int r0, int r1)
-    {
-        int width = _width[_fused], last = _kinds.Length - 1, n = r1 - r0;
-        var bias = _linears[_fused]!.Bias is { } b ? b.Value.AsSpan<float>().Slice(r0, n) : default;
-        for (int row = _fusedFirst; row < _fusedFirst + _fusedCount; row++)
-        {
-            int at = row * width + r0;
-            var h = _out[_fused].Span.Slice(at, n);
-            if (!bias.IsEmpty) TensorPrimitives.Add(h, bias, h);
-            for (int l = _fused + 1; l < last; l++) Activate(_kinds[l], _alpha[l], _out[l - 1].Span.Slice(at, n), _out[l].Span.Slice(at, n));
-            var g = _fusedDelta!.Span.Slice(at, n);
-            _tailGrad!.Span.Slice(at, n).CopyTo(g);
-            for (int l = last - 1; l > _fused; l--) ActivationGradient(_kinds[l], _alpha[l], _out[l - 1].Span.Slice(at, n), _out[l].Span.Slice(at, n), g);
-        }
-    }
-
-    private void CheckSlots(int first, int count)
-    {
-        if (first < 0 || count < 1 || first + count > Slots)
-            throw new ArgumentOutOfRangeException(nameof(first), $"MlpKernel: slots {first}..{first + count - 1} of {Slots}");
-    }
-
-    /// <summary>The outputs of layer l for the slots first … first + count − 1.</summary>
-    private Span<float> Output(int l, int first, int count) => _out[l].Span.Slice(first * _width[l], count * _width[l]);
-
-    /// <summary>The inputs of layer l for those slots (the network's inputs for layer 0).</summary>
-    private Span<float> Input(int l, int first, int count) => l == 0 ? _in.Span.Slice(first * InDim, count * InDim) : Output(l - 1, first, count);
-
-    /// <summary>Layers from … to − 1 forward, on inputs already in place.</summary>
-    private void ForwardLayers(int first, int count, int from, int to)
-    {
-        for (int l = from; l < to; l++)
+        for (int l = 0; l < _kinds.Length; l++)
         {
             ReadOnlySpan<float> prev = Input(l, first, count);
             var o = Output(l, first, count);
@@ -393,7 +297,20 @@ internal sealed class MlpKernel : IRowLocalTail
                     break;
             }
         }
+        Output(_kinds.Length - 1, first, count).CopyTo(ys);
     }
+
+    private void CheckSlots(int first, int count)
+    {
+        if (first < 0 || count < 1 || first + count > Slots)
+            throw new ArgumentOutOfRangeException(nameof(first), $"MlpKernel: slots {first}..{first + count - 1} of {Slots}");
+    }
+
+    /// <summary>The outputs of layer l for the slots first … first + count − 1.</summary>
+    private Span<float> Output(int l, int first, int count) => _out[l].Span.Slice(first * _width[l], count * _width[l]);
+
+    /// <summary>The inputs of layer l for those slots (the network's inputs for layer 0).</summary>
+    private Span<float> Input(int l, int first, int count) => l == 0 ? _in.Span.Slice(first * InDim, count * InDim) : Output(l - 1, first, count);
 
     /// <summary>Layer l's y = W·x + b for count rows, from whichever copy of W the layer reads.</summary>
     private void LinearForward(int l, ReadOnlySpan<float> x, Span<float> y, int count)
@@ -444,19 +361,10 @@ internal sealed class MlpKernel : IRowLocalTail
     public void InputVjp(int first, int count, ReadOnlySpan<float> yBars, Span<float> xBars)
     {
         CheckSlots(first, count);
-        yBars[..(count * OutDim)].CopyTo(_gradA.Span);
-        BackwardLayers(first, count, _kinds.Length - 1, _gradA, _gradB).CopyTo(xBars);
-    }
-
-    /// <summary>
-    /// The input gradients of layers from, from − 1, …, 0, starting from the gradient of layer from's output in
-    /// <paramref name="holding"/> (the other buffer is scratch); returns the input gradient, in one of the two.
-    /// </summary>
-    private Span<float> BackwardLayers(int first, int count, int from, AlignedFloats holding, AlignedFloats spare)
-    {
-        if (from < 0) return holding.Span[..(count * InDim)];
-        var g = holding.Span[..(count * _width[from])];
-        for (int l = from; l >= 0; l--)
+        var g = _gradA.Span[..(count * OutDim)];
+        yBars[..g.Length].CopyTo(g);
+        var spare = _gradB;
+        for (int l = _kinds.Length - 1; l >= 0; l--)
         {
             var o = Output(l, first, count);
             ReadOnlySpan<float> input = Input(l, first, count);
@@ -466,7 +374,7 @@ internal sealed class MlpKernel : IRowLocalTail
                     var next = spare.Span[..(count * _linears[l]!.InFeatures)];
                     LinearInputGradient(l, g, next, count);
                     // Swap the buffers: the one just written carries the gradient on.
-                    (holding, spare) = (spare, holding);
+                    spare = ReferenceEquals(spare, _gradA) ? _gradB : _gradA;
                     g = next;
                     break;
                 case Kind.LayerNorm:
@@ -478,6 +386,6 @@ internal sealed class MlpKernel : IRowLocalTail
                     break;
             }
         }
-        return g;
+        g.CopyTo(xBars);
     }
 }

@@ -21,8 +21,7 @@ public sealed partial class MlpShootingResidual
         private float[] _za = [];                    // [t, b] inputs [z_t, a_t]: the reward runs on all of them at once
         private float[][] _z = [];                   // [t] latents z_t of every example (t ≤ H)
         private float[] _rewards = [], _rewardBars = [], _zaBarRewards = [];
-        private float[] _valueIn = [], _valueInBar = [], _values = [], _minValues = [], _valueBars = [];
-        private float[][] _valueInBars = [];         // [i] ∂r/∂[z_H, π(z_H)] through value network i, for every example
+        private float[] _valueIn = [], _valueInBar = [], _valueInBarPart = [], _values = [], _minValues = [], _valueBars = [];
         private float[] _piOut = [], _piOutBar = [], _piBar = [], _zaBar = [], _zBar = [], _g = [];
         private int[] _chosen = [];                  // per example, the value network whose output was the minimum
         private float[] _x0 = [];
@@ -88,8 +87,7 @@ public sealed partial class MlpShootingResidual
             _zaBarRewards = new float[rows * (n + m)];
             _valueIn = new float[examples * ValueInDim];
             _valueInBar = new float[examples * ValueInDim];
-            _valueInBars = new float[_vals.Length][];
-            for (int i = 0; i < _vals.Length; i++) _valueInBars[i] = new float[examples * ValueInDim];
+            _valueInBarPart = new float[examples * ValueInDim];
             _values = new float[examples];
             _minValues = new float[examples];
             _valueBars = new float[examples];
@@ -137,12 +135,12 @@ public sealed partial class MlpShootingResidual
                 }
                 _dyn.Forward(t * count, count, za, _z[t + 1]);
             }
-            if (gradients.IsEmpty) _rew.Forward(0, h * count, _za, _rewards);
-            else
+            _rew.Forward(0, h * count, _za, _rewards);
+            if (!gradients.IsEmpty)
             {
-                // The reward's input gradients need only ∂r/∂R_t = −γᵗ, known before its forward pass: both run as one.
+                // The reward's input gradients need only ∂r/∂R_t = −γᵗ, so they run now, while its weights are in cache.
                 for (int t = 0; t < h; t++) _rewardBars.AsSpan(t * count, count).Fill(-_discount[t]);
-                _rew.ForwardWithInputVjp(0, h * count, _za, _rewards, _rewardBars, _zaBarRewards);
+                _rew.InputVjp(0, h * count, _rewardBars, _zaBarRewards);
             }
             for (int b = 0; b < count; b++)
             {
@@ -159,23 +157,20 @@ public sealed partial class MlpShootingResidual
                 if (_pi is not null) _piOut.AsSpan(b * _pi.OutDim, _pi.OutDim).CopyTo(valueIn.Slice(b * ValueInDim + n));
             }
             // min_i Q_i as F.Minimum folds it: the running minimum keeps its place where it is ≤ the next value.
-            // With gradients, every value network's input gradient for ∂r/∂Q = −γᴴ runs with its forward pass (one
-            // read of its weights for both), and each example then takes the gradient of the network it chose.
-            _valueBars.AsSpan(0, count).Fill(-_discount[h]);
-            for (int i = 0; i < _vals.Length; i++)
+            _vals[0].Forward(0, count, valueIn, _values);
+            for (int b = 0; b < count; b++) { _minValues[b] = _values[b]; _chosen[b] = 0; }
+            for (int i = 1; i < _vals.Length; i++)
             {
-                if (gradients.IsEmpty) _vals[i].Forward(0, count, valueIn, _values);
-                else _vals[i].ForwardWithInputVjp(0, count, valueIn, _values, _valueBars, _valueInBars[i]);
+                _vals[i].Forward(0, count, valueIn, _values);
                 for (int b = 0; b < count; b++)
-                    if (i == 0 || !(_minValues[b] <= _values[b])) { _minValues[b] = _values[b]; _chosen[b] = i; }
+                    if (!(_minValues[b] <= _values[b])) { _minValues[b] = _values[b]; _chosen[b] = i; }
             }
             for (int b = 0; b < count; b++) residuals[b] = (float)_p.Offset - (_g[b] + _discount[h] * _minValues[b]);
             if (gradients.IsEmpty) return;
 
             // Reverse pass: ∂r/∂G = −1; the minimum passes the value's gradient to the network each example chose.
+            ValueInputGradient(count);
             var valueInBar = _valueInBar.AsSpan(0, count * ValueInDim);
-            for (int b = 0; b < count; b++)
-                _valueInBars[_chosen[b]].AsSpan(b * ValueInDim, ValueInDim).CopyTo(valueInBar.Slice(b * ValueInDim, ValueInDim));
             for (int b = 0; b < count; b++) valueInBar.Slice(b * ValueInDim, n).CopyTo(_zBar.AsSpan(b * n, n));
             if (_pi is not null)
             {
@@ -194,6 +189,26 @@ public sealed partial class MlpShootingResidual
                     zaBar.Slice(b * nm + n, m).CopyTo(gradients.Slice(b * d + t * m, m));
                     zaBar.Slice(b * nm, n).CopyTo(_zBar.AsSpan(b * n, n));
                 }
+            }
+        }
+
+        /// <summary>
+        /// ∂r/∂[z_H, π(z_H)] into _valueInBar: each value network that some example chose runs its input gradient
+        /// over all rows, with −γᴴ on the rows that chose it and 0 on the others, and the results are summed (an
+        /// example gets exactly its own network's gradient plus zeros).
+        /// </summary>
+        private void ValueInputGradient(int count)
+        {
+            var sum = _valueInBar.AsSpan(0, count * ValueInDim);
+            var part = _valueInBarPart.AsSpan(0, count * ValueInDim);
+            bool any = false;
+            for (int i = 0; i < _vals.Length; i++)
+            {
+                if (Array.IndexOf(_chosen, i, 0, count) < 0) continue;
+                for (int b = 0; b < count; b++) _valueBars[b] = _chosen[b] == i ? -_discount[_p.Horizon] : 0;
+                _vals[i].InputVjp(0, count, _valueBars, any ? part : sum);
+                if (any) TensorPrimitives.Add(sum, part, sum);
+                any = true;
             }
         }
     }

@@ -15,7 +15,7 @@ namespace DiffTori.TrajOpt;
 /// (and aligned, see <see cref="AlignedFloats"/>).
 /// Both layouts give the same bits: every output takes the same operations in the same order.
 /// </summary>
-internal static unsafe partial class RowGemv
+internal static unsafe class RowGemv
 {
     /// <summary>Matrices of at least this many elements (the 512×512 hidden layers) are split over both cores.</summary>
     private const int ParallelElements = 128 * 1024;
@@ -164,8 +164,6 @@ internal static unsafe partial class RowGemv
         private float* _in, _out, _partial;
         private int _rows, _k;
         private bool _transposed;
-        private IRowLocalTail? _tail;   // set only for the fused product (see ForwardAndTransposedBatch)
-        private float* _hidden, _delta;
         private AlignedFloats _partialBuffer = new(0);
 
         /// <summary>
@@ -189,22 +187,13 @@ internal static unsafe partial class RowGemv
             finally { _w = default; _in = _out = _partial = null; }
         }
 
-        /// <summary>The fused product of <see cref="ForwardAndTransposedBatch"/>: the same halves as the transposed product.</summary>
-        public void RunFused(Weights w, float* input, float* hidden, float* delta, IRowLocalTail tail, float* output, float* partial, int rows, int k)
-        {
-            _tail = tail; _hidden = hidden; _delta = delta;
-            try { Run(transposed: true, w, input, output, rows, k, partial); }
-            finally { _tail = null; _hidden = _delta = null; }
-        }
-
         public override void Execute(int part, int parts)
         {
             // Halves of whole blocks of eight rows (so panels stay whole) when the rows allow, else of four: the
             // same halves in both layouts, so the transposed product's two partial sums, and its bits, agree.
             int unit = _rows % 8 == 0 ? 8 : 4, blocks = (_rows + unit - 1) / unit;
             int r0 = Math.Min(_rows, blocks * part / parts * unit), r1 = Math.Min(_rows, blocks * (part + 1) / parts * unit);
-            if (_tail is not null) FusedRows(_w, _in, _hidden, _delta, _tail, part == 0 ? _out : _partial, r0, r1, _rows, _k);
-            else if (_transposed) TransposedRows(_w, _in, part == 0 ? _out : _partial, r0, r1, _rows, _k);
+            if (_transposed) TransposedRows(_w, _in, part == 0 ? _out : _partial, r0, r1, _rows, _k);
             else if (_k == 1) ForwardRows(_w, _in, _out, r0, r1);
             else ForwardRowsBatch(_w, _in, _out, r0, r1, _rows, _k);
         }
