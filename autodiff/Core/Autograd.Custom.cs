@@ -17,4 +17,18 @@ public static partial class Autograd
         ArgumentNullException.ThrowIfNull(rule);
         return Record.Op(op, value, input, rule);
     }
+
+    /// <summary>
+    /// Record an op of several inputs computed outside this library: rule returns one gradient per input
+    /// (<see cref="Grads.Of"/>, null where <see cref="Node.Needs"/> is false or none arrives). Nothing is recorded
+    /// when grad recording is off or no input needs a gradient.
+    /// </summary>
+    public static Var RecordOp(string op, Tensor value, IReadOnlyList<Var> inputs, BackwardRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(rule);
+        if (inputs.Count == 0) throw new ArgumentException($"Autograd.RecordOp({op}): no inputs");
+        return Record.Op(op, value, [.. inputs], rule);
+    }
 }

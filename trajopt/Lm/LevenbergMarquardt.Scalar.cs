@@ -62,7 +62,7 @@ public static partial class LevenbergMarquardt
         {
             kernel.Evaluate(0, B, uv, r, grad);
             for (int b = 0; b < B; b++)
-                st.LastStep[b] = ScalarKernelStep(r[b], grad.AsSpan(b * D, D), uv.AsSpan(b * D, D), next.AsSpan(b * D, D), ref lambda[b], lo, hi, o, st, b);
+                st.LastStep[b] = ScalarKernelStep(r[b], grad.AsSpan(b * D, D), uv.AsSpan(b * D, D), next.AsSpan(b * D, D), ref lambda[b], lo, hi, o, st, b, default, out _);
             if (o.AdaptiveDamping)
             {
                 // Keep the step where ½r² fell, else stay and raise λ (as Iterate).
@@ -82,21 +82,25 @@ public static partial class LevenbergMarquardt
 
     /// <summary>
     /// One example's Sherman–Morrison step from u to next = clamp(u + s·δ), δ = −r·g/(λ + ‖g‖²), with the damping
-    /// guard; returns the step's largest coordinate.
+    /// guard; returns the step's largest coordinate. A recorded iteration also takes λ + ‖g‖² and where the box let
+    /// u + s·δ through (lo ≤ u + s·δ ≤ hi, where F.Clamp passes the gradient).
     /// </summary>
     private static double ScalarKernelStep(float r, ReadOnlySpan<float> grad, ReadOnlySpan<float> u, Span<float> next,
-        ref double lambda, float lo, float hi, LmOptions o, Stats st, int example)
+        ref double lambda, float lo, float hi, LmOptions o, Stats st, int example, Span<bool> inside, out double denominator)
     {
         double gg = 0;
         for (int j = 0; j < grad.Length; j++) gg += (double)grad[j] * grad[j];
         st.GradNorm[example] = Math.Abs((double)r) * Math.Sqrt(gg);
         lambda = ScalarDamping(lambda, gg, r, grad.Length, o, st);
-        double scale = -r / (lambda + gg);
+        denominator = lambda + gg;
+        double scale = -r / denominator;
         double maxStep = 0;
         for (int j = 0; j < grad.Length; j++)
         {
             float delta = (float)(scale * grad[j]);
-            float v = Math.Clamp(u[j] + (float)(o.StepSize * delta), lo, hi);
+            float unclamped = u[j] + (float)(o.StepSize * delta);
+            float v = Math.Clamp(unclamped, lo, hi);
+            if (!inside.IsEmpty) inside[j] = unclamped >= lo && unclamped <= hi;
             next[j] = v;
             maxStep = Math.Max(maxStep, Math.Abs((double)v - u[j]));
         }

@@ -32,6 +32,12 @@ public sealed class LmOptions
     public bool DetachUnconverged { get; init; }
     /// <summary>How often a failed Cholesky may raise λ ×10 before the step falls back to plain gradient descent.</summary>
     public int FactorizationRetries { get; init; } = 12;
+    /// <summary>
+    /// Whether the recorded iterations, too, run on the kernel when it differentiates itself
+    /// (<see cref="ISecondOrderScalarKernel"/>): no graph, first-order gradients. False records them through
+    /// the residual, which a backward pass with createGraph can differentiate again.
+    /// </summary>
+    public bool RecordOnKernel { get; init; } = true;
 }
 
 /// <summary>A batched LM solution: U [B, D] (connected to the graph as the gradient mode says) and per-example status.</summary>
@@ -81,7 +87,9 @@ public static partial class LevenbergMarquardt
                 using var scope = Autograd.Scope();
                 u = scope.Keep(Iterate(residual, u, lambda, o, record: false, st, rDim));
             }
-        if (recordFrom < o.Iterations)
+        if (recordFrom < o.Iterations && o.RecordOnKernel && kernel is ISecondOrderScalarKernel differentiable)
+            using (Autograd.EnableGrad()) u = RecordedKernelIterations(differentiable, u, o.Iterations - recordFrom, lambda, o, st);
+        else if (recordFrom < o.Iterations)
         {
             using (Autograd.EnableGrad())
                 for (int i = recordFrom; i < o.Iterations; i++) u = Iterate(residual, u, lambda, o, record: true, st, rDim);

@@ -19,7 +19,7 @@ namespace DiffTori.TrajOpt;
 /// (the reward at every step, or every example of a batch) run as one batch that reads the weights once; a row's
 /// result is the same whichever rows share its batch. Nothing is allocated after construction.
 /// </summary>
-internal sealed class MlpKernel
+internal sealed partial class MlpKernel
 {
     private enum Kind { Linear, LayerNorm, Elu, Tanh, Relu }
 
@@ -312,12 +312,12 @@ internal sealed class MlpKernel
     /// <summary>The inputs of layer l for those slots (the network's inputs for layer 0).</summary>
     private Span<float> Input(int l, int first, int count) => l == 0 ? _in.Span.Slice(first * InDim, count * InDim) : Output(l - 1, first, count);
 
-    /// <summary>Layer l's y = W·x + b for count rows, from whichever copy of W the layer reads.</summary>
-    private void LinearForward(int l, ReadOnlySpan<float> x, Span<float> y, int count)
+    /// <summary>Layer l's y = W·x + b (W·x alone without <paramref name="withBias"/>) for count rows, from whichever copy of W the layer reads.</summary>
+    private void LinearForward(int l, ReadOnlySpan<float> x, Span<float> y, int count, bool withBias = true)
     {
         var lin = _linears[l]!;
         int rows = lin.OutFeatures, cols = lin.InFeatures;
-        var bias = lin.Bias is { } b ? b.Value.AsSpan<float>() : default;
+        var bias = withBias && lin.Bias is { } b ? b.Value.AsSpan<float>() : default;
         if (_narrow[l] is { } narrow) NarrowGemv.Forward(narrow.Span, bias, x, y, rows, cols, count);
         else if (_short[l] is { } copy)
         {

@@ -1,3 +1,4 @@
+using DiffTori.Autodiff;
 using DiffTori.Engine;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -11,7 +12,7 @@ public sealed partial class MlpShootingResidual
     /// so a batch of B examples reads the weights as often as one example does. Rows are laid out step-major:
     /// row t·count + b is example b at step t, which keeps each step's rows contiguous for the network kernels.
     /// </summary>
-    private sealed class ShootingKernel : IScalarResidualKernel
+    private sealed partial class ShootingKernel : IScalarResidualKernel
     {
         private readonly MlpShootingResidual _p;
         private readonly float[] _discount;          // γᵗ for t ≤ H, as the Var residual's double·Var multiplies
@@ -100,8 +101,12 @@ public sealed partial class MlpShootingResidual
             _chosen = new int[examples];
         }
 
-        public void SetStart(Tensor x0)
+        /// <summary>Starts from x0 [B, n] (its values now; the Var is what the recorded iterations differentiate).</summary>
+        public void SetStart(Var start)
         {
+            var x0 = start.Value;
+            _start = start;
+            _generation++;
             if (_x0.Length != x0.Length) _x0 = new float[x0.Length];
             if (x0.IsContiguous) x0.AsSpan<float>().CopyTo(_x0);
             else using (var c = x0.Contiguous()) c.AsSpan<float>().CopyTo(_x0);

@@ -110,7 +110,7 @@ public sealed partial class MlpShootingResidual
             _kernel = ShootingKernel.TryCreate(this, out _);
             if (_kernel is null) { _kernelUnsupported = true; return null; }
         }
-        _kernel.SetStart(x0.Value);
+        _kernel.SetStart(x0);
         return _kernel;
     }
 
