@@ -100,7 +100,7 @@ public class LmKernelNormTwinTests
                 Assert.True(Math.Abs(rv[b] - value) <= 1e-5 * (1 + Math.Abs(rv[b])), $"{c}: r[{b}] residual {rv[b]}, kernel {value}");
                 double scale = jv.Skip(b * d).Take(d).Max(Math.Abs);
                 for (int i = 0; i < d; i++)
-                    Assert.True(Math.Abs(jv[b * d + i] - grad[i]) <= 1e-4 * (scale + 1e-3), $"{c}: ∂r/∂u[{b}, {i}] autodiff {jv[b * d + i]}, kernel {grad[i]}");
+                    Assert.True(Math.Abs(jv[b * d + i] - grad[i]) <= 1e-3 * (scale + 1e-2), $"{c}: ∂r/∂u[{b}, {i}] autodiff {jv[b * d + i]}, kernel {grad[i]}");
             }
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(30));
 

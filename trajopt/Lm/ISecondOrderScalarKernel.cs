@@ -12,6 +12,18 @@ namespace DiffTori.TrajOpt;
 /// </summary>
 public interface ISecondOrderScalarKernel : IScalarResidualKernel
 {
+    /// <summary>
+    /// Makes room to keep the activations of <paramref name="steps"/> evaluations (one per recorded iteration), which
+    /// <see cref="EvaluateRecorded"/> fills and the backward pass reads instead of evaluating again.
+    /// </summary>
+    void BeginRecording(int steps);
+
+    /// <summary>
+    /// <see cref="IScalarResidualKernel.Evaluate"/> for the whole batch, keeping what the backward pass of recorded
+    /// iteration <paramref name="step"/> needs (until the next <see cref="BeginRecording"/>).
+    /// </summary>
+    void EvaluateRecorded(int step, ReadOnlySpan<float> u, Span<float> residuals, Span<float> gradients);
+
     /// <summary>What the residual depends on besides u (e.g. the start and every parameter), as they are now.</summary>
     IReadOnlyList<Var> Inputs { get; }
 
@@ -25,10 +37,12 @@ public interface ISecondOrderScalarKernel : IScalarResidualKernel
     void BeginBackward(object checkpoint);
 
     /// <summary>
-    /// For the whole batch at u [B, D], per-example r̄ [B] and ḡ [B, D]: uBar += ∇ᵤφ, and the input gradients
-    /// gathered since <see cref="BeginBackward"/> grow by ∇φ, φ = Σ_b r̄_b·r_b(u) + ḡ_b·∇ᵤr_b(u).
+    /// For the whole batch at u [B, D] of recorded iteration <paramref name="step"/>, per-example r̄ [B] and ḡ [B, D]:
+    /// uBar += ∇ᵤφ, and the input gradients gathered since <see cref="BeginBackward"/> grow by ∇φ,
+    /// φ = Σ_b r̄_b·r_b(u) + ḡ_b·∇ᵤr_b(u). Evaluates at u again when that step's activations are gone (another
+    /// solve used the kernel since).
     /// </summary>
-    void AccumulateBackward(ReadOnlySpan<float> u, ReadOnlySpan<float> rBar, ReadOnlySpan<float> gBar, Span<float> uBar);
+    void AccumulateBackward(int step, ReadOnlySpan<float> u, ReadOnlySpan<float> rBar, ReadOnlySpan<float> gBar, Span<float> uBar);
 
     /// <summary>The input gradients gathered since <see cref="BeginBackward"/>, in the order of <see cref="Inputs"/> (null where none arrived).</summary>
     Tensor?[] EndBackward();

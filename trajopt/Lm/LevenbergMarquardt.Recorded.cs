@@ -22,11 +22,12 @@ public static partial class LevenbergMarquardt
         var next = new float[B * D];
         var after = o.AdaptiveDamping ? new float[B] : [];
         float lo = (float)o.Lower, hi = (float)o.Upper;
+        kernel.BeginRecording(count);
         for (int i = 0; i < count; i++)
         {
             var it = trace[i] = new IterationTrace(B, D);
             uv.CopyTo(it.U, 0);
-            kernel.Evaluate(0, B, uv, it.R, it.G);
+            kernel.EvaluateRecorded(i, uv, it.R, it.G);
             for (int b = 0; b < B; b++)
                 st.LastStep[b] = ScalarKernelStep(it.R[b], it.G.AsSpan(b * D, D), uv.AsSpan(b * D, D), next.AsSpan(b * D, D), ref lambda[b], lo, hi, o, st, b,
                     it.Inside.AsSpan(b * D, D), out it.Denominator[b]);
@@ -107,7 +108,7 @@ public static partial class LevenbergMarquardt
                     gBar[b * D + j] = (float)(-r * deltaBar / den + 2 * r * gDelta / (den * den) * it.G[b * D + j]);
                 }
             }
-            kernel.AccumulateBackward(it.U, rBar, gBar, nextBar);
+            kernel.AccumulateBackward(i, it.U, rBar, gBar, nextBar);
             (uBar, nextBar) = (nextBar, uBar);
         }
         var inputGrads = kernel.EndBackward();

@@ -24,7 +24,9 @@ public sealed partial class MlpShootingResidual
         private float[] _rewards = [], _rewardBars = [], _zaBarRewards = [];
         private float[] _valueIn = [], _valueInBar = [], _valueInBarPart = [], _values = [], _minValues = [], _valueBars = [];
         private float[] _piOut = [], _piOutBar = [], _piBar = [], _zaBar = [], _zBar = [], _g = [];
-        private int[] _chosen = [];                  // per example, the value network whose output was the minimum
+        private int[] _chosen = [];                  // [region, example] the value network whose output was the minimum
+        private int _examples, _regions;             // what the slots hold: regions × examples uses of each network
+        private int _region;                         // the region the running evaluation keeps its activations in
         private float[] _x0 = [];
 
         private ShootingKernel(MlpShootingResidual p, MlpKernel dyn, MlpKernel rew, MlpKernel[] vals, MlpKernel? pi)
@@ -34,7 +36,7 @@ public sealed partial class MlpShootingResidual
             _discount = new float[p.Horizon + 1];
             double d = 1;
             for (int t = 0; t <= p.Horizon; t++) { _discount[t] = (float)d; d *= p.Discount; }
-            Reserve(1);
+            Reserve(1, 1);
         }
 
         public int Dim => _p.Horizon * _p.ActionDim;
@@ -70,16 +72,23 @@ public sealed partial class MlpShootingResidual
         private static TensorShapeException Shapes(string what, MlpKernel k, string expected) =>
             new($"MlpShootingResidual: the {what} network maps {k.InDim} → {k.OutDim}, expected {expected}");
 
-        /// <summary>Buffers for <paramref name="examples"/> examples per call (allocates only when the batch grows).</summary>
-        private void Reserve(int examples)
+        /// <summary>
+        /// Buffers for <paramref name="examples"/> examples per call, and slots for <paramref name="regions"/> evaluations
+        /// whose activations are kept apart (region 0 for any evaluation, one more per recorded iteration); allocates only
+        /// when either grows.
+        /// </summary>
+        private void Reserve(int examples, int regions)
         {
-            if (examples <= _chosen.Length) return;
+            if (examples <= _examples && regions <= _regions) return;
+            examples = Math.Max(examples, _examples);
+            regions = Math.Max(regions, _regions);
+            (_examples, _regions) = (examples, regions);
             int n = _p.LatentDim, m = _p.ActionDim, h = _p.Horizon, rows = h * examples;
             int piDim = _pi?.OutDim ?? 0;
-            _dyn = _dyn.WithAtLeastSlots(rows);
-            _rew = _rew.WithAtLeastSlots(rows);
-            for (int i = 0; i < _vals.Length; i++) _vals[i] = _vals[i].WithAtLeastSlots(examples);
-            _pi = _pi?.WithAtLeastSlots(examples);
+            _dyn = _dyn.WithAtLeastSlots(rows * regions);
+            _rew = _rew.WithAtLeastSlots(rows * regions);
+            for (int i = 0; i < _vals.Length; i++) _vals[i] = _vals[i].WithAtLeastSlots(examples * regions);
+            _pi = _pi?.WithAtLeastSlots(examples * regions);
             _za = new float[rows * (n + m)];
             _z = new float[h + 1][];
             for (int t = 0; t <= h; t++) _z[t] = new float[examples * n];
@@ -98,7 +107,7 @@ public sealed partial class MlpShootingResidual
             _zaBar = new float[examples * (n + m)];
             _zBar = new float[examples * n];
             _g = new float[examples];
-            _chosen = new int[examples];
+            _chosen = new int[examples * regions];
         }
 
         /// <summary>Starts from x0 [B, n] (its values now; the Var is what the recorded iterations differentiate).</summary>
@@ -110,7 +119,7 @@ public sealed partial class MlpShootingResidual
             if (_x0.Length != x0.Length) _x0 = new float[x0.Length];
             if (x0.IsContiguous) x0.AsSpan<float>().CopyTo(_x0);
             else using (var c = x0.Contiguous()) c.AsSpan<float>().CopyTo(_x0);
-            Reserve(x0.Shape[0]);
+            Reserve(x0.Shape[0], 1);
             // The networks' weights as they are now (they change between solves, when the agent trains).
             _dyn.RefreshPanels();
             _rew.RefreshPanels();
@@ -119,6 +128,16 @@ public sealed partial class MlpShootingResidual
         }
 
         public void Evaluate(int first, int count, ReadOnlySpan<float> u, Span<float> residuals, Span<float> gradients)
+        {
+            _region = 0;
+            EvaluateInRegion(first, count, u, residuals, gradients);
+        }
+
+        /// <summary>
+        /// The evaluation, keeping its activations in region <see cref="_region"/>: network slots from
+        /// region·H·B (dynamics, reward) and region·B (π, values), B the batch.
+        /// </summary>
+        private void EvaluateInRegion(int first, int count, ReadOnlySpan<float> u, Span<float> residuals, Span<float> gradients)
         {
             int n = _p.LatentDim, m = _p.ActionDim, h = _p.Horizon, d = h * m, nm = n + m;
             int batch = _x0.Length / n;
@@ -138,14 +157,14 @@ public sealed partial class MlpShootingResidual
                     _z[t].AsSpan(b * n, n).CopyTo(za.Slice(b * nm, n));
                     u.Slice(b * d + t * m, m).CopyTo(za.Slice(b * nm + n, m));
                 }
-                _dyn.Forward(t * count, count, za, _z[t + 1]);
+                _dyn.Forward(RowSlots + t * count, count, za, _z[t + 1]);
             }
-            _rew.Forward(0, h * count, _za, _rewards);
+            _rew.Forward(RowSlots, h * count, _za, _rewards);
             if (!gradients.IsEmpty)
             {
                 // The reward's input gradients need only ∂r/∂R_t = −γᵗ, so they run now, while its weights are in cache.
                 for (int t = 0; t < h; t++) _rewardBars.AsSpan(t * count, count).Fill(-_discount[t]);
-                _rew.InputVjp(0, h * count, _rewardBars, _zaBarRewards);
+                _rew.InputVjp(RowSlots, h * count, _rewardBars, _zaBarRewards);
             }
             for (int b = 0; b < count; b++)
             {
@@ -155,20 +174,21 @@ public sealed partial class MlpShootingResidual
             }
             var zH = _z[h].AsSpan(0, count * n);
             var valueIn = _valueIn.AsSpan(0, count * ValueInDim);
-            if (_pi is not null) _pi.Forward(0, count, zH, _piOut);
+            if (_pi is not null) _pi.Forward(ExampleSlots, count, zH, _piOut);
             for (int b = 0; b < count; b++)
             {
                 zH.Slice(b * n, n).CopyTo(valueIn.Slice(b * ValueInDim, n));
                 if (_pi is not null) _piOut.AsSpan(b * _pi.OutDim, _pi.OutDim).CopyTo(valueIn.Slice(b * ValueInDim + n));
             }
             // min_i Q_i as F.Minimum folds it: the running minimum keeps its place where it is ≤ the next value.
-            _vals[0].Forward(0, count, valueIn, _values);
-            for (int b = 0; b < count; b++) { _minValues[b] = _values[b]; _chosen[b] = 0; }
+            var chosen = Chosen(count);
+            _vals[0].Forward(ExampleSlots, count, valueIn, _values);
+            for (int b = 0; b < count; b++) { _minValues[b] = _values[b]; chosen[b] = 0; }
             for (int i = 1; i < _vals.Length; i++)
             {
-                _vals[i].Forward(0, count, valueIn, _values);
+                _vals[i].Forward(ExampleSlots, count, valueIn, _values);
                 for (int b = 0; b < count; b++)
-                    if (!(_minValues[b] <= _values[b])) { _minValues[b] = _values[b]; _chosen[b] = i; }
+                    if (!(_minValues[b] <= _values[b])) { _minValues[b] = _values[b]; chosen[b] = i; }
             }
             for (int b = 0; b < count; b++) residuals[b] = (float)_p.Offset - (_g[b] + _discount[h] * _minValues[b]);
             if (gradients.IsEmpty) return;
@@ -181,13 +201,13 @@ public sealed partial class MlpShootingResidual
             {
                 int p = _pi.OutDim;
                 for (int b = 0; b < count; b++) valueInBar.Slice(b * ValueInDim + n, p).CopyTo(_piOutBar.AsSpan(b * p, p));
-                _pi.InputVjp(0, count, _piOutBar, _piBar);
+                _pi.InputVjp(ExampleSlots, count, _piOutBar, _piBar);
                 TensorPrimitives.Add(_zBar.AsSpan(0, count * n), _piBar.AsSpan(0, count * n), _zBar.AsSpan(0, count * n));
             }
             var zaBar = _zaBar.AsSpan(0, count * nm);
             for (int t = h - 1; t >= 0; t--)
             {
-                _dyn.InputVjp(t * count, count, _zBar, zaBar);
+                _dyn.InputVjp(RowSlots + t * count, count, _zBar, zaBar);
                 TensorPrimitives.Add(zaBar, _zaBarRewards.AsSpan(t * count * nm, count * nm), zaBar);
                 for (int b = 0; b < count; b++)
                 {
@@ -196,6 +216,18 @@ public sealed partial class MlpShootingResidual
                 }
             }
         }
+
+        /// <summary>The batch B (the rows of x0).</summary>
+        private int Batch => _x0.Length / _p.LatentDim;
+
+        /// <summary>The first slot of the running region in the dynamics and the reward (H·B slots per region).</summary>
+        private int RowSlots => _region * _p.Horizon * Batch;
+
+        /// <summary>The first slot of the running region in π and the value networks (B slots per region).</summary>
+        private int ExampleSlots => _region * Batch;
+
+        /// <summary>The running region's choices of value network, for its first <paramref name="count"/> examples.</summary>
+        private Span<int> Chosen(int count) => _chosen.AsSpan(_region * Batch, count);
 
         /// <summary>
         /// ∂r/∂[z_H, π(z_H)] into _valueInBar: each value network that some example chose runs its input gradient
@@ -209,9 +241,10 @@ public sealed partial class MlpShootingResidual
             bool any = false;
             for (int i = 0; i < _vals.Length; i++)
             {
-                if (Array.IndexOf(_chosen, i, 0, count) < 0) continue;
-                for (int b = 0; b < count; b++) _valueBars[b] = _chosen[b] == i ? -_discount[_p.Horizon] : 0;
-                _vals[i].InputVjp(0, count, _valueBars, any ? part : sum);
+                var chosen = Chosen(count);
+                if (chosen.IndexOf(i) < 0) continue;
+                for (int b = 0; b < count; b++) _valueBars[b] = chosen[b] == i ? -_discount[_p.Horizon] : 0;
+                _vals[i].InputVjp(ExampleSlots, count, _valueBars, any ? part : sum);
                 if (any) TensorPrimitives.Add(sum, part, sum);
                 any = true;
             }

@@ -16,7 +16,11 @@ public sealed partial class MlpShootingResidual
     private sealed partial class ShootingKernel : ISecondOrderScalarKernel
     {
         private Var? _start;
-        private int _generation;
+        private int _generation;                      // counts SetStart calls
+        private int _recordings;                      // counts BeginRecording calls
+        private int _recordingGeneration;             // the start of the last recording
+        private int _recordedSteps;                   // its number of regions kept (steps)
+        private bool _recordedValid;                  // the recorded regions hold the activations of the running backward pass
         private MlpGradients[]? _grads;               // dynamics, reward, each value network, π
         private double[] _x0Bar = [];
         private int _backwardBatch;                   // the batch the buffers below hold
@@ -28,7 +32,23 @@ public sealed partial class MlpShootingResidual
         private float[] _piA = [], _piADot = [], _piInA = [], _piInADot = [];
         private float[] _zA = [], _zADot = [], _zaA = [], _zaADot = [];
 
-        private sealed record State(Var Start, int Generation);
+        private sealed record State(Var Start, int Generation, int Recording);
+
+        public void BeginRecording(int steps)
+        {
+            _recordings++;
+            _recordingGeneration = _generation;
+            _recordedSteps = steps;
+            Reserve(Batch, steps + 1);
+        }
+
+        public void EvaluateRecorded(int step, ReadOnlySpan<float> u, Span<float> residuals, Span<float> gradients)
+        {
+            if (step < 0 || step >= _recordedSteps) throw new ArgumentOutOfRangeException(nameof(step), $"MlpShootingResidual kernel: recorded step {step}, {_recordedSteps} begun");
+            _region = step + 1;
+            try { EvaluateInRegion(0, Batch, u, residuals, gradients); }
+            finally { _region = 0; }
+        }
 
         public IReadOnlyList<Var> Inputs
         {
@@ -40,15 +60,15 @@ public sealed partial class MlpShootingResidual
             }
         }
 
-        public object Checkpoint() => new State(_start ?? throw new InvalidOperationException("MlpShootingResidual kernel: no start set"), _generation);
+        public object Checkpoint() => new State(_start ?? throw new InvalidOperationException("MlpShootingResidual kernel: no start set"), _generation, _recordings);
 
         public void BeginBackward(object checkpoint)
         {
             var state = (State)checkpoint;
+            _recordedValid = state.Generation == _generation && state.Recording == _recordings && _recordingGeneration == _generation;
             if (state.Generation != _generation) SetStart(state.Start); // another solve used the kernel since
             foreach (var g in Gradients()) g.Clear();
-            int batch = _x0.Length / _p.LatentDim;
-            ReserveBackward(batch);
+            ReserveBackward(Batch);
             Array.Clear(_x0Bar);
         }
 
@@ -104,7 +124,16 @@ public sealed partial class MlpShootingResidual
             _zaADot = new float[batch * nm];
         }
 
-        public void AccumulateBackward(ReadOnlySpan<float> u, ReadOnlySpan<float> rBar, ReadOnlySpan<float> gBar, Span<float> uBar)
+        public void AccumulateBackward(int step, ReadOnlySpan<float> u, ReadOnlySpan<float> rBar, ReadOnlySpan<float> gBar, Span<float> uBar)
+        {
+            if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), $"MlpShootingResidual kernel: backward of recorded step {step}");
+            // The step's own region when it still holds that step's activations; else region 0, evaluated again.
+            _region = _recordedValid && step < _recordedSteps ? step + 1 : 0;
+            try { Backward(u, rBar, gBar, uBar); }
+            finally { _region = 0; }
+        }
+
+        private void Backward(ReadOnlySpan<float> u, ReadOnlySpan<float> rBar, ReadOnlySpan<float> gBar, Span<float> uBar)
         {
             int n = _p.LatentDim, m = _p.ActionDim, h = _p.Horizon, d = h * m, nm = n + m, valueIn = ValueInDim;
             int batch = _backwardBatch;
@@ -114,8 +143,10 @@ public sealed partial class MlpShootingResidual
             var grads = Gradients();
             MlpGradients dynGrads = grads[0], rewGrads = grads[1];
 
-            // The forward pass at u keeps every activation (and which value network each example chose).
-            Evaluate(0, batch, u, _residualScratch, default);
+            // The forward pass at u keeps every activation (and which value network each example chose), unless kept already.
+            if (_region == 0) EvaluateInRegion(0, batch, u, _residualScratch, default);
+            var chosen = Chosen(batch);
+            int rows = RowSlots, examples = ExampleSlots;
 
             // Tangents along u̇ = ḡ: z_0 is fixed, a_t moves by ḡ_t.
             Array.Clear(_zDot[0]);
@@ -127,18 +158,18 @@ public sealed partial class MlpShootingResidual
                     _zDot[t].AsSpan(b * n, n).CopyTo(zaDot.Slice(b * nm, n));
                     gBar.Slice(b * d + t * m, m).CopyTo(zaDot.Slice(b * nm + n, m));
                 }
-                _dyn.TangentForward(t * batch, batch, zaDot, _zDot[t + 1]);
+                _dyn.TangentForward(rows + t * batch, batch, zaDot, _zDot[t + 1]);
             }
-            _rew.TangentForward(0, h * batch, _zaDot, default);
+            _rew.TangentForward(rows, h * batch, _zaDot, default);
             var valueInDot = _valueInDot.AsSpan(0, batch * valueIn);
-            if (_pi is not null) _pi.TangentForward(0, batch, _zDot[h], _piDot);
+            if (_pi is not null) _pi.TangentForward(examples, batch, _zDot[h], _piDot);
             for (int b = 0; b < batch; b++)
             {
                 _zDot[h].AsSpan(b * n, n).CopyTo(valueInDot.Slice(b * valueIn, n));
                 if (_pi is not null) _piDot.AsSpan(b * _pi.OutDim, _pi.OutDim).CopyTo(valueInDot.Slice(b * valueIn + n));
             }
             for (int i = 0; i < _vals.Length; i++)
-                if (Array.IndexOf(_chosen, i, 0, batch) >= 0) _vals[i].TangentForward(0, batch, valueInDot, default);
+                if (chosen.IndexOf(i) >= 0) _vals[i].TangentForward(examples, batch, valueInDot, default);
 
             // Reverse with tangents. r = offset − Σ γᵗR_t − γᴴ·min Q: the seeds are constants (no tangent).
             for (int t = 0; t < h; t++)
@@ -146,7 +177,7 @@ public sealed partial class MlpShootingResidual
                 _rewardSeed.AsSpan(t * batch, batch).Fill(-_discount[t]);
                 rBar.CopyTo(_rBarRows.AsSpan(t * batch, batch));
             }
-            _rew.SecondOrderVjp(0, h * batch, _rewardSeed, _zeros, _rBarRows, _rewardInA, _rewardInADot, rewGrads);
+            _rew.SecondOrderVjp(rows, h * batch, _rewardSeed, _zeros, _rBarRows, _rewardInA, _rewardInADot, rewGrads);
 
             var valueInA = _valueInA.AsSpan(0, batch * valueIn);
             var valueInADot = _valueInADot.AsSpan(0, batch * valueIn);
@@ -154,9 +185,9 @@ public sealed partial class MlpShootingResidual
             valueInADot.Clear();
             for (int i = 0; i < _vals.Length; i++)
             {
-                if (Array.IndexOf(_chosen, i, 0, batch) < 0) continue;
-                for (int b = 0; b < batch; b++) _valueSeed[b] = _chosen[b] == i ? -_discount[h] : 0;
-                _vals[i].SecondOrderVjp(0, batch, _valueSeed, _zeros, rBar, _partA, _partADot, grads[2 + i]);
+                if (chosen.IndexOf(i) < 0) continue;
+                for (int b = 0; b < batch; b++) _valueSeed[b] = chosen[b] == i ? -_discount[h] : 0;
+                _vals[i].SecondOrderVjp(examples, batch, _valueSeed, _zeros, rBar, _partA, _partADot, grads[2 + i]);
                 TensorPrimitives.Add(valueInA, _partA.AsSpan(0, batch * valueIn), valueInA);
                 TensorPrimitives.Add(valueInADot, _partADot.AsSpan(0, batch * valueIn), valueInADot);
             }
@@ -173,13 +204,13 @@ public sealed partial class MlpShootingResidual
                     valueInA.Slice(b * valueIn + n, p).CopyTo(_piA.AsSpan(b * p, p));
                     valueInADot.Slice(b * valueIn + n, p).CopyTo(_piADot.AsSpan(b * p, p));
                 }
-                _pi.SecondOrderVjp(0, batch, _piA, _piADot, rBar, _piInA, _piInADot, grads[^1]);
+                _pi.SecondOrderVjp(examples, batch, _piA, _piADot, rBar, _piInA, _piInADot, grads[^1]);
                 TensorPrimitives.Add(_zA, _piInA, _zA);
                 TensorPrimitives.Add(_zADot, _piInADot, _zADot);
             }
             for (int t = h - 1; t >= 0; t--)
             {
-                _dyn.SecondOrderVjp(t * batch, batch, _zA, _zADot, rBar, _zaA, _zaADot, dynGrads);
+                _dyn.SecondOrderVjp(rows + t * batch, batch, _zA, _zADot, rBar, _zaA, _zaADot, dynGrads);
                 TensorPrimitives.Add(_zaA, _rewardInA.AsSpan(t * batch * nm, batch * nm), _zaA);
                 TensorPrimitives.Add(_zaADot, _rewardInADot.AsSpan(t * batch * nm, batch * nm), _zaADot);
                 for (int b = 0; b < batch; b++)
