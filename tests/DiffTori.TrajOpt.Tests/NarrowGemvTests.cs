@@ -55,6 +55,43 @@ public class NarrowGemvTests
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(40));
     }
 
+    /// <summary>Split over the cores by outputs (whole blocks, groups of eight columns), both products give the bits of one core.</summary>
+    [Fact]
+    public void SplittingOverTheCoresKeepsTheBits()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        var shapes =
+            from seed in Gen.Choose(1, 100000)
+            from rows in Gen.Elements(256, 272, 304, 512, 528)
+            from cols in Gen.Choose(1, 64)
+            from k in Gen.Choose(1, 5)
+            select (seed, rows, cols, k);
+        Prop.ForAll(shapes.ToArbitrary(), s =>
+        {
+            var (seed, rows, cols, k) = s;
+            var rng = new System.Random(seed);
+            var w = Random(rng, rows * cols); var b = Random(rng, rows); var x = Random(rng, k * cols); var g = Random(rng, k * rows);
+            var packed = new float[rows * cols];
+            NarrowGemv.Pack(w, rows, cols, packed);
+            var outputs = new float[2][];
+            var gradients = new float[2][];
+            try
+            {
+                for (int split = 0; split < 2; split++)
+                {
+                    NarrowGemv.SplitOverCores = split == 1;
+                    outputs[split] = new float[k * rows];
+                    gradients[split] = new float[k * cols];
+                    NarrowGemv.Forward(packed, b, x, outputs[split], rows, cols, k);
+                    NarrowGemv.Transposed(packed, g, gradients[split], rows, cols, k);
+                }
+            }
+            finally { NarrowGemv.SplitOverCores = true; }
+            Assert.True(outputs[0].AsSpan().SequenceEqual(outputs[1]), $"{rows}×{cols}, k {k}: the forward product differs when split");
+            Assert.True(gradients[0].AsSpan().SequenceEqual(gradients[1]), $"{rows}×{cols}, k {k}: the transposed product differs when split");
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(40));
+    }
+
     [Fact]
     public void TransposedMatchesANaiveLoopAndABatchRowItsGradientAlone()
     {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using DiffTori.Engine;
 
 namespace DiffTori.TrajOpt;
 
@@ -70,16 +71,69 @@ internal static unsafe class NarrowGemv
             throw new ArgumentException($"NarrowGemv.Forward: {k} inputs of a {rows}×{cols} layer do not fit the given spans");
         fixed (float* pw = packed, pb = b, px = x, py = y)
         {
-            for (int r = 0; r < rows; r += BlockWidth(r, rows))
+            if (SplitOverCores && CpuParallelWork.Threads > 1) (_job ??= new NarrowJob()).Run(transposed: false, pw, pb, px, py, rows, cols, k);
+            else ForwardRows(pw, pb, px, py, rows, cols, k, 0, rows);
+        }
+    }
+
+    /// <summary>
+    /// Whether the products are split over the worker pool (by outputs, each computed as on one core: the same bits
+    /// either way). On by default; tests turn it off to compare.
+    /// </summary>
+    internal static bool SplitOverCores { get; set; } = true;
+
+    /// <summary>Outputs [r0, r1) of <see cref="Forward"/> (r0 and r1 at block starts).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardRows(float* pw, float* pb, float* px, float* py, int rows, int cols, int k, int r0, int r1)
+    {
+        for (int r = r0; r < r1; r += BlockWidth(r, rows))
+        {
+            float* block = pw + (long)r * cols, bias = pb == null ? null : pb + r;
+            bool wide = BlockWidth(r, rows) == Block;
+            for (int j = 0; j < k; j++)
             {
-                float* block = pw + (long)r * cols, bias = pb == null ? null : pb + r;
-                bool wide = BlockWidth(r, rows) == Block;
-                for (int j = 0; j < k; j++)
-                {
-                    if (wide) EightVectors(block, cols, px + (long)j * cols, bias, py + (long)j * rows + r);
-                    else OneVector(block, cols, px + (long)j * cols, bias, py + (long)j * rows + r);
-                }
+                if (wide) EightVectors(block, cols, px + (long)j * cols, bias, py + (long)j * rows + r);
+                else OneVector(block, cols, px + (long)j * cols, bias, py + (long)j * rows + r);
             }
+        }
+    }
+
+    /// <summary>The first output of part p of n in <see cref="Forward"/>: whole blocks, the 128-wide ones shared out first.</summary>
+    private static int RowSplit(int rows, int part, int parts)
+    {
+        int wide = rows / Block, narrow = (rows - wide * Block) / 16;
+        // Units of 16 outputs; a wide block is 8 units and is never cut.
+        int units = wide * 8 + narrow, target = (int)((long)units * part / parts);
+        int r = Math.Min(target / 8, wide) * Block;
+        if (target > wide * 8) r = wide * Block + (target - wide * 8) * 16;
+        return r;
+    }
+
+    /// <summary>The first column of part p of n in <see cref="Transposed"/>: groups of eight, the single columns with the last part.</summary>
+    private static int ColumnSplit(int cols, int part, int parts) => part == parts ? cols : (cols / 8) * part / parts * 8;
+
+    [ThreadStatic] private static NarrowJob? _job;
+
+    /// <summary>Both products split over the worker pool by outputs (every output computed as on one core).</summary>
+    private sealed class NarrowJob : CpuParallelWork
+    {
+        private float* _w, _b, _in, _out;
+        private int _rows, _cols, _k;
+        private bool _transposed;
+
+        public void Run(bool transposed, float* w, float* b, float* input, float* output, int rows, int cols, int k)
+        {
+            _transposed = transposed;
+            _w = w; _b = b; _in = input; _out = output;
+            _rows = rows; _cols = cols; _k = k;
+            try { Run(2); }
+            finally { _w = _b = _in = _out = null; }
+        }
+
+        public override void Execute(int part, int parts)
+        {
+            if (_transposed) TransposedColumns(_w, _in, _out, _rows, _cols, _k, ColumnSplit(_cols, part, parts), ColumnSplit(_cols, part + 1, parts));
+            else ForwardRows(_w, _b, _in, _out, _rows, _cols, _k, RowSplit(_rows, part, parts), part + 1 == parts ? _rows : RowSplit(_rows, part + 1, parts));
         }
     }
 
@@ -131,14 +185,24 @@ internal static unsafe class NarrowGemv
         if (!Suits(rows, cols) || packed.Length < rows * cols || yBar.Length < k * rows || xBar.Length < k * cols)
             throw new ArgumentException($"NarrowGemv.Transposed: {k} gradients of a {rows}×{cols} layer do not fit the given spans");
         fixed (float* pw = packed, pg = yBar, px = xBar)
-            for (int j = 0; j < k; j++)
-            {
-                float* g = pg + (long)j * rows, x = px + (long)j * cols;
-                int c = 0;
-                if (LaneSums.IsSupported)
-                    for (; c + 8 <= cols; c += 8) EightColumns(pw, rows, cols, c, g).GetLower().Store(x + c);
-                for (; c < cols; c++) x[c] = Vector512.Sum(OneColumn(pw, rows, cols, c, g));
-            }
+        {
+            if (SplitOverCores && CpuParallelWork.Threads > 1) (_job ??= new NarrowJob()).Run(transposed: true, pw, null, pg, px, rows, cols, k);
+            else TransposedColumns(pw, pg, px, rows, cols, k, 0, cols);
+        }
+    }
+
+    /// <summary>Columns [c0, c1) of <see cref="Transposed"/> (c0 a multiple of eight).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposedColumns(float* pw, float* pg, float* px, int rows, int cols, int k, int c0, int c1)
+    {
+        for (int j = 0; j < k; j++)
+        {
+            float* g = pg + (long)j * rows, x = px + (long)j * cols;
+            int c = c0;
+            if (LaneSums.IsSupported)
+                for (; c + 8 <= c1; c += 8) EightColumns(pw, rows, cols, c, g).GetLower().Store(x + c);
+            for (; c < c1; c++) x[c] = Vector512.Sum(OneColumn(pw, rows, cols, c, g));
+        }
     }
 
     /// <summary>The lane sums of columns c … c + 7 of W against g (lane i: column c + i), as <see cref="OneColumn"/> forms each.</summary>
