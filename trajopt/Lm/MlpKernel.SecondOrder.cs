@@ -83,23 +83,31 @@ internal sealed partial class MlpKernel
     private void LayerNormTangent(int l, int first, int count, ReadOnlySpan<float> xDot, Span<float> yDot)
     {
         int width = _width[l];
-        var ln = _norms[l]!;
-        var w = ln.Weight is { } wv ? wv.Value.AsSpan<float>() : default;
+        var w = NormScale(l);
         for (int row = 0; row < count; row++)
         {
-            int slot = first + row;
-            var xh = _normalized[l].AsSpan(slot * width, width);
-            var xhDot = _normalizedTangent[l].AsSpan(slot * width, width);
-            float s = _rstd[l][slot];
+            float s = NormRow(l, first + row, out var xh, out var xhDot);
             TensorPrimitives.Subtract(xDot.Slice(row * width, width), TensorPrimitives.Sum(xDot.Slice(row * width, width)) / width, xhDot);
             float m = TensorPrimitives.Dot(xh, xhDot) / width;
-            _rstdRatio[l][slot] = -s * m;
+            _rstdRatio[l][first + row] = -s * m;
             TensorPrimitives.MultiplyAdd(xh, -m, xhDot, xhDot);
             TensorPrimitives.Multiply(xhDot, s, xhDot);
             var yr = yDot.Slice(row * width, width);
             if (w.IsEmpty) xhDot.CopyTo(yr);
             else TensorPrimitives.Multiply(xhDot, w, yr);
         }
+    }
+
+    /// <summary>LayerNorm layer l's scale w (empty without one).</summary>
+    private ReadOnlySpan<float> NormScale(int l) => _norms[l]!.Weight is { } w ? w.Value.AsSpan<float>() : default;
+
+    /// <summary>LayerNorm layer l's x̂ and x̂̇ in a slot; returns its s = 1/√(var + ε).</summary>
+    private float NormRow(int l, int slot, out Span<float> normalized, out Span<float> normalizedTangent)
+    {
+        int width = _width[l];
+        normalized = _normalized[l].AsSpan(slot * width, width);
+        normalizedTangent = _normalizedTangent[l].AsSpan(slot * width, width);
+        return _rstd[l][slot];
     }
 
     /// <summary>
@@ -184,14 +192,11 @@ internal sealed partial class MlpKernel
     private void LayerNormSecondOrder(int l, int first, int count, Span<float> a, Span<float> aDot)
     {
         int width = _width[l];
-        var ln = _norms[l]!;
-        var w = ln.Weight is { } wv ? wv.Value.AsSpan<float>() : default;
+        var w = NormScale(l);
         for (int row = 0; row < count; row++)
         {
-            int slot = first + row;
-            var xh = _normalized[l].AsSpan(slot * width, width);
-            var xhDot = _normalizedTangent[l].AsSpan(slot * width, width);
-            float s = _rstd[l][slot], ratio = _rstdRatio[l][slot];
+            float s = NormRow(l, first + row, out var xh, out var xhDot);
+            float ratio = _rstdRatio[l][first + row];
             var g = a.Slice(row * width, width);
             var gDot = aDot.Slice(row * width, width);
             if (!w.IsEmpty)

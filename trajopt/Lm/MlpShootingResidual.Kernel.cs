@@ -152,11 +152,7 @@ public sealed partial class MlpShootingResidual
             for (int t = 0; t < h; t++)
             {
                 var za = _za.AsSpan(t * count * nm, count * nm);
-                for (int b = 0; b < count; b++)
-                {
-                    _z[t].AsSpan(b * n, n).CopyTo(za.Slice(b * nm, n));
-                    u.Slice(b * d + t * m, m).CopyTo(za.Slice(b * nm + n, m));
-                }
+                JoinRows(_z[t], n, u[(t * m)..], d, m, za, count);
                 _dyn.Forward(RowSlots + t * count, count, za, _z[t + 1]);
             }
             _rew.Forward(RowSlots, h * count, _za, _rewards);
@@ -175,11 +171,7 @@ public sealed partial class MlpShootingResidual
             var zH = _z[h].AsSpan(0, count * n);
             var valueIn = _valueIn.AsSpan(0, count * ValueInDim);
             if (_pi is not null) _pi.Forward(ExampleSlots, count, zH, _piOut);
-            for (int b = 0; b < count; b++)
-            {
-                zH.Slice(b * n, n).CopyTo(valueIn.Slice(b * ValueInDim, n));
-                if (_pi is not null) _piOut.AsSpan(b * _pi.OutDim, _pi.OutDim).CopyTo(valueIn.Slice(b * ValueInDim + n));
-            }
+            JoinRows(zH, n, _piOut, _pi?.OutDim ?? 0, _pi?.OutDim ?? 0, valueIn, count);
             // min_i Q_i as F.Minimum folds it: the running minimum keeps its place where it is ≤ the next value.
             var chosen = Chosen(count);
             _vals[0].Forward(ExampleSlots, count, valueIn, _values);
@@ -214,6 +206,21 @@ public sealed partial class MlpShootingResidual
                     zaBar.Slice(b * nm + n, m).CopyTo(gradients.Slice(b * d + t * m, m));
                     zaBar.Slice(b * nm, n).CopyTo(_zBar.AsSpan(b * n, n));
                 }
+            }
+        }
+
+        /// <summary>
+        /// dest row b = [left row b (leftWidth), right[b·rightStride …] (rightWidth)] for count rows: the networks' inputs
+        /// [z_t, a_t] and [z_H, π(z_H)] (and their tangents) from the latents and the actions.
+        /// </summary>
+        private static void JoinRows(ReadOnlySpan<float> left, int leftWidth, ReadOnlySpan<float> right, int rightStride, int rightWidth,
+            Span<float> dest, int count)
+        {
+            int width = leftWidth + rightWidth;
+            for (int b = 0; b < count; b++)
+            {
+                left.Slice(b * leftWidth, leftWidth).CopyTo(dest.Slice(b * width, leftWidth));
+                right.Slice(b * rightStride, rightWidth).CopyTo(dest.Slice(b * width + leftWidth, rightWidth));
             }
         }
 

@@ -153,21 +153,13 @@ public sealed partial class MlpShootingResidual
             for (int t = 0; t < h; t++)
             {
                 var zaDot = _zaDot.AsSpan(t * batch * nm, batch * nm);
-                for (int b = 0; b < batch; b++)
-                {
-                    _zDot[t].AsSpan(b * n, n).CopyTo(zaDot.Slice(b * nm, n));
-                    gBar.Slice(b * d + t * m, m).CopyTo(zaDot.Slice(b * nm + n, m));
-                }
+                JoinRows(_zDot[t], n, gBar[(t * m)..], d, m, zaDot, batch);
                 _dyn.TangentForward(rows + t * batch, batch, zaDot, _zDot[t + 1]);
             }
             _rew.TangentForward(rows, h * batch, _zaDot, default);
             var valueInDot = _valueInDot.AsSpan(0, batch * valueIn);
             if (_pi is not null) _pi.TangentForward(examples, batch, _zDot[h], _piDot);
-            for (int b = 0; b < batch; b++)
-            {
-                _zDot[h].AsSpan(b * n, n).CopyTo(valueInDot.Slice(b * valueIn, n));
-                if (_pi is not null) _piDot.AsSpan(b * _pi.OutDim, _pi.OutDim).CopyTo(valueInDot.Slice(b * valueIn + n));
-            }
+            JoinRows(_zDot[h], n, _piDot, _pi?.OutDim ?? 0, _pi?.OutDim ?? 0, valueInDot, batch);
             for (int i = 0; i < _vals.Length; i++)
                 if (chosen.IndexOf(i) >= 0) _vals[i].TangentForward(examples, batch, valueInDot, default);
 
