@@ -1,6 +1,7 @@
 using DiffTori.Autodiff;
 using DiffTori.Autodiff.Nn;
 using DiffTori.Engine;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace DiffTori.TrajOpt;
 
@@ -9,7 +10,7 @@ namespace DiffTori.TrajOpt;
 /// every use of a Linear layer adds rank-one terms ȳ·xᵀ to its weight gradient, and there are many uses (each time
 /// step, each recorded iteration, a primal and a tangent term each), so the pairs (ȳ, x) are staged as rows and
 /// summed at the end in one product Lᵀ·R per weight, whose inner size is the number of terms. Biases and LayerNorm
-/// scales and shifts are vectors and are summed as they come (in float64).
+/// scales and shifts are vectors and are summed as they come (a bias in float32, as the graph's sums; LayerNorm's in float64).
 /// </summary>
 internal sealed class MlpGradients
 {
@@ -17,7 +18,8 @@ internal sealed class MlpGradients
     private readonly LayerNorm?[] _norms;
     private readonly Tensor?[] _left, _right; // [layer] staged rows ȳ [capacity, out] and x [capacity, in]
     private readonly int[] _staged;            // [layer] rows staged
-    private readonly double[]?[] _bias, _normWeight, _normBias;
+    private readonly float[]?[] _bias;
+    private readonly double[]?[] _normWeight, _normBias;
 
     public MlpGradients(Linear?[] linears, LayerNorm?[] norms)
     {
@@ -27,12 +29,12 @@ internal sealed class MlpGradients
         _left = new Tensor?[n];
         _right = new Tensor?[n];
         _staged = new int[n];
-        _bias = new double[]?[n];
+        _bias = new float[]?[n];
         _normWeight = new double[]?[n];
         _normBias = new double[]?[n];
         for (int l = 0; l < n; l++)
         {
-            if (linears[l] is { } lin && lin.Bias is not null) _bias[l] = new double[lin.OutFeatures];
+            if (linears[l] is { } lin && lin.Bias is not null) _bias[l] = new float[lin.OutFeatures];
             if (norms[l] is { } ln)
             {
                 int width = ln.NormalizedShape[0];
@@ -85,16 +87,14 @@ internal sealed class MlpGradients
         for (int row = 0; row < count; row++)
         {
             var ar = a.Slice(row * outDim, outDim);
-            var adr = aDot.Slice(row * outDim, outDim);
             int k = _staged[l];
             var c = left.Slice(k * outDim, outDim);
-            float weight = rBar[row];
-            for (int i = 0; i < outDim; i++) c[i] = weight * ar[i] + adr[i];
+            TensorPrimitives.MultiplyAdd(ar, rBar[row], aDot.Slice(row * outDim, outDim), c);
             x.Slice(row * inDim, inDim).CopyTo(right.Slice(k * inDim, inDim));
             ar.CopyTo(left.Slice((k + 1) * outDim, outDim));
             xDot.Slice(row * inDim, inDim).CopyTo(right.Slice((k + 1) * inDim, inDim));
             _staged[l] = k + 2;
-            if (bias is not null) for (int i = 0; i < outDim; i++) bias[i] += c[i];
+            if (bias is not null) TensorPrimitives.Add(bias, c, bias);
         }
     }
 
@@ -138,7 +138,7 @@ internal sealed class MlpGradients
                 using (var left = _left[l]!.Narrow(0, 0, _staged[l]))
                 using (var right = _right[l]!.Narrow(0, 0, _staged[l]))
                     yield return Ops.Matmul(left, right, transA: true);
-                if (lin.Bias is { } b) yield return Tensor.FromDoubles(_bias[l]!, b.Value.Shape, DType.Float32);
+                if (lin.Bias is { } b) yield return Tensor.FromArray<float>(_bias[l]!, b.Value.Shape);
             }
             else if (_norms[l] is { } ln)
             {
