@@ -195,8 +195,8 @@ public sealed class DiffToriAgent : IAgent
 
     private Var SolveLm(Var z0, Var init, int horizon, GradientMode mode, double stepSize)
     {
-        // The residual r = offset − G of each row; its unrecorded iterations run on the graph-free kernel
-        // (float32 CPU models), the recorded ones and every parameter gradient on the Var definition.
+        // The residual r = offset − G of each row; its iterations, recorded ones included, run on the graph-free
+        // kernel (float32 CPU models), which also gives the parameter gradients; otherwise on the Var definition.
         var plan = PlanningResidual(horizon);
         var result = LevenbergMarquardt.Solve(plan.Residual(z0), init, new LmOptions
         {

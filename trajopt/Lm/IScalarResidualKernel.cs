@@ -4,7 +4,8 @@ namespace DiffTori.TrajOpt;
 /// A graph-free evaluation of a scalar residual r(u) (R = 1) and its gradient ∂r/∂u for examples of the
 /// batch, for <see cref="LevenbergMarquardt"/>'s unrecorded iterations. It must compute the same function
 /// as the <see cref="ResidualFn"/> it accompanies (up to rounding); that function stays the truth for the
-/// recorded iterations and for every gradient in the model's parameters.
+/// recorded iterations and for every gradient in the model's parameters, unless the kernel also implements
+/// <see cref="ISecondOrderScalarKernel"/>.
 /// </summary>
 public interface IScalarResidualKernel
 {

@@ -57,7 +57,9 @@ public static partial class LevenbergMarquardt
     /// <param name="kernel">
     /// Optional graph-free evaluation of the same scalar residual and its gradient in u (e.g.
     /// <see cref="MlpShootingResidual.Kernel"/>): the unrecorded iterations then run on it with no graph and
-    /// no allocation; <paramref name="residual"/> stays the definition for the recorded iterations.
+    /// no allocation. The recorded ones run on it too when it differentiates itself
+    /// (<see cref="ISecondOrderScalarKernel"/>) and <see cref="LmOptions.RecordOnKernel"/> is on (one op, first-order
+    /// gradients); otherwise they go through <paramref name="residual"/>, which stays the definition.
     /// </param>
     public static LmResult Solve(ResidualFn residual, Var uInit, LmOptions? options = null, IScalarResidualKernel? kernel = null)
     {

@@ -10,10 +10,12 @@ namespace DiffTori.TrajOpt;
 /// with a = [a_0 … a_{H−1}] flattened to [B, H·m] and z_0 = x0. The value is one network or the minimum of
 /// several (TD-MPC's twin Q: F.Minimum, folded left to right, the gradient going to the first at ties);
 /// π is a network, optionally squashed by tanh (TD-MPC's mean action tanh(π(z))), or absent (Q(z_H) alone).
-/// <see cref="Residual"/> is the differentiable definition (the truth, used for recorded iterations and
-/// gradients in the parameters); <see cref="Kernel"/> is the same function with its gradient in a, evaluated
-/// without a graph for <see cref="LevenbergMarquardt"/>'s unrecorded iterations (networks of Linear,
-/// LayerNorm, ELU, tanh and ReLU layers in float32 on the CPU; null otherwise, and the solver then uses the residual).
+/// <see cref="Residual"/> is the differentiable definition (the truth, and what the solver records through when
+/// there is no kernel or higher-order gradients are wanted); <see cref="Kernel"/> is the same function with its
+/// gradient in a, evaluated without a graph for <see cref="LevenbergMarquardt"/>'s iterations, and differentiating
+/// itself for the recorded ones (<see cref="ISecondOrderScalarKernel"/>: gradients in a, x0 and every parameter)
+/// (networks of Linear, LayerNorm, ELU, tanh and ReLU layers in float32 on the CPU; null otherwise, and the solver
+/// then uses the residual).
 /// </summary>
 public sealed partial class MlpShootingResidual
 {
