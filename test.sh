@@ -25,7 +25,7 @@ dotnet restore DiffTori.sln --verbosity quiet || exit 1
 dotnet build DiffTori.sln -c Release --no-restore --verbosity quiet -nologo || exit 1
 
 log=$(mktemp)
-dotnet test DiffTori.sln -c Release --no-build --nologo --verbosity quiet "$@" 2>&1 | tee "$log"
+dotnet test DiffTori.sln -c Release --no-build --nologo --verbosity quiet --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # dotnet test prints one line per test assembly ("Passed!  - Failed: 0, Passed: 10, Skipped: 0, ...").
