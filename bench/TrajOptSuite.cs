@@ -109,8 +109,8 @@ public static class TrajOptSuite
         // Against PyTorch's ~200 ms that caps the speedup near 11–17×: the 20× target (~10 ms) would need ~200 GB/s
         // sustained, the L2 peak of both cores, while the weights (4.8 MB) do not fit in L2 (2 MiB). Since then the
         // kernel reads the 512×512 layers from aligned panels (~175 GB/s per core from L2, where the dynamics stay
-        // between steps) and the first layers from a blocked transpose. Latest VM (see README): ~7.2 MB from L3 at ~95 GB/s
-        // and ~12.5 MB from L2 at ~200 GB/s per iteration, ≥ ~134 µs; the kernel takes 146–151 µs. The 5 recorded
+        // between steps) and the first layers from a blocked transpose. Latest VM (see README): ~6 MB from L3 at ~95 GB/s
+        // and ~13.8 MB from L2 at ~200 GB/s per iteration, ≥ ~137 µs; the kernel takes 146–151 µs. The 5 recorded
         // iterations and their backward run graph-free on the kernel (~3 ms).
         workloads.Add(new("difftori plan LM100 trunc5 + PG bwd (b1)", () =>
         {
