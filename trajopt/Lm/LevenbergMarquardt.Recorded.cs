@@ -15,37 +15,9 @@ public static partial class LevenbergMarquardt
     /// </summary>
     private static Var RecordedKernelIterations(ISecondOrderScalarKernel kernel, Var u, int count, double[] lambda, LmOptions o, Stats st)
     {
-        int B = u.Shape[0], D = u.Shape[1];
         var trace = new IterationTrace[count];
-        var uv = new float[B * D];
-        using (var c = u.Value.Contiguous()) c.AsSpan<float>().CopyTo(uv);
-        var next = new float[B * D];
-        var after = o.AdaptiveDamping ? new float[B] : [];
-        float lo = (float)o.Lower, hi = (float)o.Upper;
         kernel.BeginRecording(count);
-        for (int i = 0; i < count; i++)
-        {
-            var it = trace[i] = new IterationTrace(B, D);
-            uv.CopyTo(it.U, 0);
-            kernel.EvaluateRecorded(i, uv, it.R, it.G);
-            for (int b = 0; b < B; b++)
-                st.LastStep[b] = ScalarKernelStep(it.R[b], it.G.AsSpan(b * D, D), uv.AsSpan(b * D, D), next.AsSpan(b * D, D), ref lambda[b], lo, hi, o, st, b,
-                    it.Inside.AsSpan(b * D, D), out it.Denominator[b]);
-            Array.Fill(it.Kept, true);
-            if (o.AdaptiveDamping)
-            {
-                kernel.Evaluate(0, B, next, after, default);
-                for (int b = 0; b < B; b++)
-                {
-                    bool accept = 0.5 * after[b] * after[b] < 0.5 * (double)it.R[b] * it.R[b];
-                    it.Kept[b] = accept;
-                    lambda[b] = accept ? Math.Max(o.MinDamping, lambda[b] / o.DampingFactor) : Math.Min(o.MaxDamping, lambda[b] * o.DampingFactor);
-                    if (accept) next.AsSpan(b * D, D).CopyTo(uv.AsSpan(b * D, D));
-                    else st.LastStep[b] = 0;
-                }
-            }
-            else next.CopyTo(uv, 0);
-        }
+        var uv = KernelIterations(kernel, u, count, lambda, o, st, trace);
         var value = Tensor.FromArray<float>(uv, u.Shape, u.Value.Device);
         var inputs = new List<Var> { u };
         inputs.AddRange(kernel.Inputs);
@@ -64,7 +36,7 @@ public static partial class LevenbergMarquardt
     {
         public readonly float[] U = new float[B * D], R = new float[B], G = new float[B * D];
         public readonly double[] Denominator = new double[B];
-        public readonly bool[] Inside = new bool[B * D], Kept = new bool[B];
+        public readonly bool[] Inside = new bool[B * D], Rejected = new bool[B];
     }
 
     /// <summary>
@@ -87,7 +59,7 @@ public static partial class LevenbergMarquardt
             Array.Clear(nextBar);
             for (int b = 0; b < B; b++)
             {
-                if (!it.Kept[b])
+                if (it.Rejected[b])
                 {
                     rBar[b] = 0;
                     Array.Clear(gBar, b * D, D);

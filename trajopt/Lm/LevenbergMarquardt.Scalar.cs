@@ -50,19 +50,43 @@ public static partial class LevenbergMarquardt
     /// </summary>
     private static Var UnrecordedIterations(IScalarResidualKernel kernel, Var u, int count, double[] lambda, LmOptions o, Stats st)
     {
+        var uv = KernelIterations(kernel, u, count, lambda, o, st, trace: null);
+        return new Var(Tensor.FromArray<float>(uv, u.Shape, u.Value.Device));
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> iterations on the kernel from u; returns the last iterate [B·D]. With a trace (and a
+    /// kernel that records), iteration i evaluates through <see cref="ISecondOrderScalarKernel.EvaluateRecorded"/> and
+    /// keeps in trace[i] what its backward pass needs.
+    /// </summary>
+    private static float[] KernelIterations(IScalarResidualKernel kernel, Var u, int count, double[] lambda, LmOptions o, Stats st, IterationTrace[]? trace)
+    {
         int B = u.Shape[0], D = u.Shape[1];
         var uv = new float[B * D];
         using (var c = u.Value.Contiguous()) c.AsSpan<float>().CopyTo(uv);
-        var grad = new float[B * D];
+        // With a trace, r and g are the trace's own arrays, iteration by iteration.
+        float[] grad = trace is null ? new float[B * D] : [], r = trace is null ? new float[B] : [];
         var next = new float[B * D];
-        var r = new float[B];
         var after = o.AdaptiveDamping ? new float[B] : [];
         float lo = (float)o.Lower, hi = (float)o.Upper;
         for (int i = 0; i < count; i++)
         {
-            kernel.Evaluate(0, B, uv, r, grad);
+            IterationTrace? it = null;
+            if (trace is not null)
+            {
+                it = trace[i] = new IterationTrace(B, D);
+                uv.CopyTo(it.U, 0);
+                r = it.R;
+                grad = it.G;
+                ((ISecondOrderScalarKernel)kernel).EvaluateRecorded(i, uv, r, grad);
+            }
+            else kernel.Evaluate(0, B, uv, r, grad);
             for (int b = 0; b < B; b++)
-                st.LastStep[b] = ScalarKernelStep(r[b], grad.AsSpan(b * D, D), uv.AsSpan(b * D, D), next.AsSpan(b * D, D), ref lambda[b], lo, hi, o, st, b, default, out _);
+            {
+                st.LastStep[b] = ScalarKernelStep(r[b], grad.AsSpan(b * D, D), uv.AsSpan(b * D, D), next.AsSpan(b * D, D), ref lambda[b], lo, hi, o, st, b,
+                    it is null ? default : it.Inside.AsSpan(b * D, D), out double denominator);
+                if (it is not null) it.Denominator[b] = denominator;
+            }
             if (o.AdaptiveDamping)
             {
                 // Keep the step where ½r² fell, else stay and raise λ (as Iterate).
@@ -70,14 +94,15 @@ public static partial class LevenbergMarquardt
                 for (int b = 0; b < B; b++)
                 {
                     bool accept = 0.5 * after[b] * after[b] < 0.5 * (double)r[b] * r[b];
-                    lambda[b] = accept ? Math.Max(o.MinDamping, lambda[b] / o.DampingFactor) : Math.Min(o.MaxDamping, lambda[b] * o.DampingFactor);
+                    lambda[b] = AdaptedDamping(lambda[b], accept, o);
                     if (accept) next.AsSpan(b * D, D).CopyTo(uv.AsSpan(b * D, D));
                     else st.LastStep[b] = 0;
+                    if (it is not null) it.Rejected[b] = !accept;
                 }
             }
             else next.CopyTo(uv, 0);
         }
-        return new Var(Tensor.FromArray<float>(uv, u.Shape, u.Value.Device));
+        return uv;
     }
 
     /// <summary>

@@ -159,13 +159,17 @@ public static partial class LevenbergMarquardt
         for (int b = 0; b < B; b++)
         {
             bool accept = after[b] < before[b];
-            lambda[b] = accept ? Math.Max(o.MinDamping, lambda[b] / o.DampingFactor) : Math.Min(o.MaxDamping, lambda[b] * o.DampingFactor);
+            lambda[b] = AdaptedDamping(lambda[b], accept, o);
             if (!accept) st.LastStep[b] = 0;
             for (int i = 0; i < D; i++) keep[b * D + i] = accept ? 1 : 0;
         }
         var mask = new Var(Tensor.FromDoubles(keep, u.Shape, u.DType, u.Device));
         return mask * uNew + (1 - mask) * u;
     }
+
+    /// <summary>Adaptive damping's new λ: shrunk by DampingFactor after a kept step, grown after a rejected one, within [MinDamping, MaxDamping].</summary>
+    private static double AdaptedDamping(double lambda, bool accept, LmOptions o) =>
+        accept ? Math.Max(o.MinDamping, lambda / o.DampingFactor) : Math.Min(o.MaxDamping, lambda * o.DampingFactor);
 
     /// <summary>
     /// Cholesky of JᵀJ + λ_b·I for the batch; where it fails, λ_b ×10 and again, up to the retry limit, then

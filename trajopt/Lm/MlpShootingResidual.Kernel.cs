@@ -115,7 +115,7 @@ public sealed partial class MlpShootingResidual
         {
             var x0 = start.Value;
             _start = start;
-            _generation++;
+            _epoch++;
             if (_x0.Length != x0.Length) _x0 = new float[x0.Length];
             if (x0.IsContiguous) x0.AsSpan<float>().CopyTo(_x0);
             else using (var c = x0.Contiguous()) c.AsSpan<float>().CopyTo(_x0);

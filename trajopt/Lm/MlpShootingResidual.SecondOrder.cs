@@ -16,9 +16,8 @@ public sealed partial class MlpShootingResidual
     private sealed partial class ShootingKernel : ISecondOrderScalarKernel
     {
         private Var? _start;
-        private int _generation;                      // counts SetStart calls
-        private int _recordings;                      // counts BeginRecording calls
-        private int _recordingGeneration;             // the start of the last recording
+        private int _epoch;                           // counts SetStart and BeginRecording calls
+        private int _recordedEpoch;                   // _epoch right after the last BeginRecording
         private int _recordedSteps;                   // its number of regions kept (steps)
         private bool _recordedValid;                  // the recorded regions hold the activations of the running backward pass
         private MlpGradients[]? _grads;               // dynamics, reward, each value network, π
@@ -32,12 +31,11 @@ public sealed partial class MlpShootingResidual
         private float[] _piA = [], _piADot = [], _piInA = [], _piInADot = [];
         private float[] _zA = [], _zADot = [], _zaA = [], _zaADot = [];
 
-        private sealed record State(Var Start, int Generation, int Recording);
+        private sealed record State(Var Start, int Epoch);
 
         public void BeginRecording(int steps)
         {
-            _recordings++;
-            _recordingGeneration = _generation;
+            _recordedEpoch = ++_epoch;
             _recordedSteps = steps;
             Reserve(Batch, steps + 1);
         }
@@ -60,13 +58,15 @@ public sealed partial class MlpShootingResidual
             }
         }
 
-        public object Checkpoint() => new State(_start ?? throw new InvalidOperationException("MlpShootingResidual kernel: no start set"), _generation, _recordings);
+        public object Checkpoint() => new State(_start ?? throw new InvalidOperationException("MlpShootingResidual kernel: no start set"), _epoch);
 
         public void BeginBackward(object checkpoint)
         {
             var state = (State)checkpoint;
-            _recordedValid = state.Generation == _generation && state.Recording == _recordings && _recordingGeneration == _generation;
-            if (state.Generation != _generation) SetStart(state.Start); // another solve used the kernel since
+            // The kept activations serve when nothing started or recorded since the checkpoint and the last event was a
+            // recording; after another solve, the start is set again and the backward pass evaluates again.
+            _recordedValid = state.Epoch == _epoch && _recordedEpoch == _epoch;
+            if (state.Epoch != _epoch) SetStart(state.Start);
             foreach (var g in Gradients()) g.Clear();
             ReserveBackward(Batch);
             Array.Clear(_x0Bar);
@@ -86,7 +86,7 @@ public sealed partial class MlpShootingResidual
 
         public Tensor?[] EndBackward()
         {
-            var result = new List<Tensor?> { Tensor.FromDoubles(_x0Bar, new Shape(_x0.Length / _p.LatentDim, _p.LatentDim), DType.Float32) };
+            var result = new List<Tensor?> { Tensor.FromDoubles(_x0Bar, new Shape(Batch, _p.LatentDim), DType.Float32) };
             foreach (var g in Gradients()) result.AddRange(g.Finish());
             return [.. result];
         }

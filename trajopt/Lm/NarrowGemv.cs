@@ -98,7 +98,7 @@ internal static unsafe class NarrowGemv
         }
     }
 
-    /// <summary>The first output of part p of n in <see cref="Forward"/>: whole blocks, the 128-wide ones shared out first.</summary>
+    /// <summary>The first output of part p of n in <see cref="Forward"/> (rows for p = n): whole blocks, the 128-wide ones shared out first.</summary>
     private static int RowSplit(int rows, int part, int parts)
     {
         int wide = rows / Block, narrow = (rows - wide * Block) / 16;
@@ -133,7 +133,7 @@ internal static unsafe class NarrowGemv
         public override void Execute(int part, int parts)
         {
             if (_transposed) TransposedColumns(_w, _in, _out, _rows, _cols, _k, ColumnSplit(_cols, part, parts), ColumnSplit(_cols, part + 1, parts));
-            else ForwardRows(_w, _b, _in, _out, _rows, _cols, _k, RowSplit(_rows, part, parts), part + 1 == parts ? _rows : RowSplit(_rows, part + 1, parts));
+            else ForwardRows(_w, _b, _in, _out, _rows, _cols, _k, RowSplit(_rows, part, parts), RowSplit(_rows, part + 1, parts));
         }
     }
 
